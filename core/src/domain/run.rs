@@ -1,0 +1,176 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use crate::{DatasetId, ModelId, RunId, UserId};
+
+/// One training of a model: its parameters, its lifecycle and its per-epoch history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingRun {
+    /// The run's id.
+    pub id: RunId,
+    /// Who started it.
+    pub owner: UserId,
+    /// The model it trains.
+    pub model_id: ModelId,
+    /// The dataset it trains on (the model's, at start time).
+    pub dataset_id: DatasetId,
+    /// How to train.
+    pub params: TrainParams,
+    /// Where it is in its lifecycle.
+    pub status: RunStatus,
+    /// How many times a worker has started it (1 on the first claim).
+    pub attempt: u32,
+    /// The worker holding it while running.
+    pub lease: Option<Lease>,
+    /// Set by a cancel request on a running run; the worker stops within one batch.
+    pub cancel_requested: bool,
+    /// One entry per completed epoch, in order, unique by epoch number.
+    pub history: Vec<EpochMetrics>,
+    /// Metrics of the finished run (`loss`, `accuracy`, `val_accuracy`, `r2`...).
+    pub final_metrics: Option<BTreeMap<String, f64>>,
+    /// Why it failed, for a failed run.
+    pub error: Option<String>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When a worker first started it.
+    pub started_at: Option<Timestamp>,
+    /// When it reached a final status.
+    pub finished_at: Option<Timestamp>,
+}
+
+impl TrainingRun {
+    /// Records one epoch, replacing an earlier record of the same epoch (a resumed attempt may
+    /// repeat the epoch it was in), and keeps the history ordered.
+    pub fn upsert_epoch(&mut self, metrics: EpochMetrics) {
+        match self.history.binary_search_by_key(&metrics.epoch, |m| m.epoch) {
+            Ok(at) => self.history[at] = metrics,
+            Err(at) => self.history.insert(at, metrics),
+        }
+    }
+}
+
+/// A run's lifecycle. `Completed`, `Failed` and `Cancelled` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds it.
+    Running,
+    /// Trained and saved.
+    Completed,
+    /// Gave up, with an error.
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+impl RunStatus {
+    /// Whether the run can no longer change.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// A worker's hold on a running run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lease {
+    /// The holding worker's name.
+    pub worker: String,
+    /// When the hold lapses unless renewed by a heartbeat.
+    pub until: Timestamp,
+}
+
+/// How to train. Defaults are those of a plain, well-behaved MLP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrainParams {
+    /// Passes over the training split (1..=10,000).
+    pub epochs: u32,
+    /// Rows per optimizer step (1..=65,536).
+    pub batch_size: u32,
+    /// Step size (0 < lr <= 10).
+    pub learning_rate: f64,
+    /// The update rule.
+    pub optimizer: Optimizer,
+    /// Momentum for SGD (0 <= m < 1).
+    pub momentum: f64,
+    /// L2 penalty (Adam, SGD) or decoupled decay (AdamW), >= 0.
+    pub weight_decay: f64,
+    /// Fraction of rows held out for validation, in [0, 0.9].
+    pub validation_split: f64,
+    /// Seeds weight initialisation, shuffling and the split: same seed, same data, same metrics.
+    pub seed: u64,
+    /// Stop when validation loss stops improving.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        Self {
+            epochs: 100,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            optimizer: Optimizer::Adam,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            validation_split: 0.2,
+            seed: 42,
+            early_stopping: None,
+        }
+    }
+}
+
+/// Optimizers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    /// Stochastic gradient descent with momentum.
+    Sgd,
+    /// Adam.
+    #[default]
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+}
+
+/// Early stopping on validation loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping (>= 1).
+    pub patience: u32,
+    /// Smallest decrease that counts as improvement (>= 0).
+    #[serde(default)]
+    pub min_delta: f64,
+}
+
+/// Metrics of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: u32,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Training accuracy (classification).
+    pub accuracy: Option<f64>,
+    /// Training R² (regression).
+    pub r2: Option<f64>,
+    /// Validation loss.
+    pub val_loss: Option<f64>,
+    /// Validation accuracy (classification).
+    pub val_accuracy: Option<f64>,
+    /// Validation R² (regression).
+    pub val_r2: Option<f64>,
+    /// Learning rate used in this epoch.
+    pub learning_rate: f64,
+    /// Wall time of the epoch.
+    pub duration_ms: u64,
+    /// Training throughput.
+    pub samples_per_sec: f64,
+}

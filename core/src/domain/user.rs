@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use crate::UserId;
+
+/// An account. The password hash never leaves core: callers see [`PublicUser`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// The account's id.
+    pub id: UserId,
+    /// Unique login-independent handle (3..=32 of `[A-Za-z0-9_.-]`).
+    pub username: String,
+    /// The address as the user typed it (trimmed); uniqueness uses [`normalize_email`].
+    pub email: String,
+    /// An argon2id PHC string.
+    pub password_hash: String,
+    /// What the user shows of themselves.
+    pub profile: Profile,
+    /// Bumped on password change and logout-all; tokens carrying an older version are refused.
+    pub token_version: u32,
+}
+
+/// A user's public profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Shown name; defaults to the username.
+    pub display_name: String,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// What anyone may see of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicUser {
+    /// The account's id.
+    pub id: UserId,
+    /// The handle.
+    pub username: String,
+    /// The address.
+    pub email: String,
+    /// Shown name.
+    pub display_name: String,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+impl User {
+    /// The part of the user that may be shown.
+    pub fn public(&self) -> PublicUser {
+        PublicUser {
+            id: self.id,
+            username: self.username.clone(),
+            email: self.email.clone(),
+            display_name: self.profile.display_name.clone(),
+            created_at: self.profile.created_at,
+        }
+    }
+
+    /// The key under which the email is unique.
+    pub fn email_key(&self) -> String {
+        normalize_email(&self.email)
+    }
+}
+
+/// The form of an email address that uniqueness and login compare: trimmed and lower-cased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}

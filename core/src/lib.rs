@@ -1,0 +1,25 @@
+//! Modelyard's core: domain types, store traits, services and run orchestration.
+//!
+//! Depends on no storage adapter and on no ML framework: backends implement the traits in
+//! [`store`], the training engine implements [`Trainer`].
+
+pub mod auth;
+pub mod datasets;
+mod domain;
+mod error;
+mod ids;
+pub mod models;
+pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+mod trainer;
+pub mod training;
+
+pub use domain::*;
+pub use error::{Error, Result};
+pub use ids::*;
+pub use store::{
+    Backend, BlobKey, BlobStore, ByteStream, Cache, Claim, DatasetStore, Event, EventBus,
+    EventKind, Job, JobQueue, ModelStore, Mutation, NotificationStore, RunStore, Stores, UserStore,
+};
+pub use trainer::*;

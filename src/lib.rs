@@ -1,0 +1,2 @@
+//! Modelyard: a self-hostable machine-learning training platform.
+pub use modelyard_core as core;

@@ -1,0 +1,1 @@
+//! Modelyard's embedded default backend: every store trait on sled.
