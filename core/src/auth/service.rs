@@ -1,0 +1,311 @@
+//! [`AuthService`]: accounts, logins and access tokens over a [`UserStore`] and a [`Cache`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use super::account_fields::{email_key, validate_email, validate_username};
+use super::config::AuthConfig;
+use super::password::{
+    MAX_PASSWORD_CHARS, PasswordCheck, StoredHash, check_password_policy, dummy_hash, hash_password,
+};
+use super::rate_limit::LoginLimiter;
+use super::tokens::{INVALID_TOKEN, IssuedToken, TokenSigner};
+use crate::{Cache, Error, Profile, PublicUser, Result, Timestamp, User, UserId, UserStore, now};
+
+/// The one answer to a failed login, whether the email is unknown or the password wrong.
+pub const INVALID_CREDENTIALS: &str = "invalid email or password";
+/// The answer to a wrong current password when changing it or deleting the account.
+pub const WRONG_PASSWORD: &str = "the current password is incorrect";
+/// The one answer to registering a taken email or username.
+pub const ACCOUNT_TAKEN: &str = "email or username already registered";
+
+/// A caller proven by a valid, unrevoked access token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    /// The account, as currently stored.
+    pub user: User,
+    /// The token's id (`jti`).
+    pub token_id: Uuid,
+    /// When the token expires.
+    pub expires_at: Timestamp,
+}
+
+/// Registration, login, access tokens and account changes.
+///
+/// Revocation has two layers. The durable one is the user's `token_version`: password changes
+/// and [`AuthService::logout_all`] bump it in the record store, killing every older token. The
+/// per-token one is the logout denylist in the cache (`denylist:<jti>` until the token's expiry).
+/// Because the denylist lives only in the cache, a cache that loses it forgets single-token
+/// logouts; a cache that cannot be *read* makes [`AuthService::authenticate`] fail closed with
+/// `Unavailable` (retryable), never accept the token unchecked.
+pub struct AuthService {
+    users: Arc<dyn UserStore>,
+    cache: Arc<dyn Cache>,
+    signer: TokenSigner,
+    limiter: LoginLimiter,
+    verifications: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService").field("signer", &self.signer).finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    /// Checks `config` (key strength, a key pair that matches, sane limits) and builds the service.
+    pub fn new(
+        users: Arc<dyn UserStore>,
+        cache: Arc<dyn Cache>,
+        config: AuthConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        let signer = TokenSigner::new(&config.jwt)?;
+        let limiter = LoginLimiter::new(cache.clone(), config.login_limit, config.client_limit);
+        Ok(Self { users, cache, signer, limiter, verifications: Arc::default() })
+    }
+
+    /// Creates an account and signs its first token.
+    ///
+    /// A taken email or username is `Conflict` with one fixed message for both. This does tell a
+    /// caller that *some* account holds that email or name — unavoidable when registration
+    /// answers immediately, so deployments throttle the register route; the hash is computed
+    /// before the store is asked, so a taken and a free email take the same time.
+    pub async fn register(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<(User, IssuedToken)> {
+        validate_username(username)?;
+        let email = validate_email(email)?;
+        check_password_policy(password, username, email)?;
+        let password_hash = self.hash(password).await?;
+        let user = User {
+            id: UserId::new(),
+            username: username.to_owned(),
+            email: email.to_owned(),
+            password_hash,
+            profile: Profile { display_name: username.to_owned(), created_at: now() },
+            token_version: 0,
+        };
+        match self.users.create_user(&user).await {
+            Err(Error::Conflict(_)) => return Err(Error::Conflict(ACCOUNT_TAKEN.to_owned())),
+            other => other?,
+        }
+        let token = self.signer.issue(user.id, user.token_version)?;
+        Ok((user, token))
+    }
+
+    /// Checks an email and password and signs a token.
+    ///
+    /// `client` is the caller's address as the server sees it, for the per-client limit. An
+    /// unknown email and a wrong password both cost one argon2 verification and both answer
+    /// `Unauthorized(INVALID_CREDENTIALS)`. A hash not made with the pinned parameters is
+    /// replaced after a success. A stored hash with absurd parameters is `Internal`.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<(User, IssuedToken)> {
+        let key = email_key(email)?;
+        self.limiter.admit(&key, client).await?;
+        let user = self.users.find_user_by_email(&key).await?;
+        let check = self.verify(user.as_ref().map(|u| u.password_hash.clone()), password).await?;
+        let (user, needs_rehash) = match (user, check) {
+            (Some(user), PasswordCheck::Match { needs_rehash }) => (user, needs_rehash),
+            _ => return Err(Error::Unauthorized(INVALID_CREDENTIALS.into())),
+        };
+        if let Err(err) = self.limiter.forgive(&key).await {
+            tracing::warn!(%err, "could not reset the login counter after a success");
+        }
+        // Signed with the version we verified against: a concurrent password change wins.
+        let token = self.signer.issue(user.id, user.token_version)?;
+        let user = if needs_rehash { self.upgrade_hash(user, password).await } else { user };
+        Ok((user, token))
+    }
+
+    /// The user a token belongs to, after every check of [`AuthService::principal`].
+    pub async fn authenticate(&self, token: &str) -> Result<User> {
+        Ok(self.principal(token).await?.user)
+    }
+
+    /// Verifies a token (signature, algorithm, claims), then that it was not logged out, that
+    /// its user still exists and that its token version is current. Every refusal is
+    /// `Unauthorized("invalid or expired token")`; an unreadable denylist is `Unavailable`.
+    pub async fn principal(&self, token: &str) -> Result<Principal> {
+        let refused = || Error::Unauthorized(INVALID_TOKEN.into());
+        let claims = self.signer.verify(token)?;
+        if self.cache.get(&denylist_key(claims.token_id)).await?.is_some() {
+            return Err(refused());
+        }
+        let user = match self.users.get_user(claims.user).await {
+            Ok(user) => user,
+            Err(Error::NotFound(_)) => return Err(refused()),
+            Err(err) => return Err(err),
+        };
+        if user.token_version != claims.token_version {
+            return Err(refused());
+        }
+        Ok(Principal { user, token_id: claims.token_id, expires_at: claims.expires_at })
+    }
+
+    /// When a token expires, checking only what needs no store (signature and claims): pair
+    /// it with [`AuthService::authenticate`] for revocation.
+    pub fn expires_at(&self, token: &str) -> Result<Timestamp> {
+        Ok(self.signer.verify(token)?.expires_at)
+    }
+
+    /// The public profile of the token's user.
+    pub async fn me(&self, token: &str) -> Result<PublicUser> {
+        Ok(self.authenticate(token).await?.public())
+    }
+
+    /// Revokes one token: its id stays on the cache denylist until the token could no longer
+    /// verify anyway (expiry plus leeway).
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let principal = self.principal(token).await?;
+        let left = (principal.expires_at - now()).to_std().unwrap_or_default();
+        let ttl = left + self.signer.leeway() + Duration::from_secs(1);
+        self.cache.set(&denylist_key(principal.token_id), Bytes::from_static(b"1"), ttl).await
+    }
+
+    /// Revokes every token of `user` by bumping its token version (durable, in the record store).
+    pub async fn logout_all(&self, user: UserId) -> Result<()> {
+        self.users.update_user(user, &mut |u: &mut User| bump_token_version(u)).await.map(drop)
+    }
+
+    /// Replaces the password after checking the current one; every existing token dies.
+    /// Wrong current passwords count against the account's login limit.
+    pub async fn change_password(&self, user: UserId, current: &str, new: &str) -> Result<()> {
+        let stored = self.users.get_user(user).await?;
+        check_password_policy(new, &stored.username, &stored.email)?;
+        self.confirm_password(&stored, current).await?;
+        let new_hash = self.hash(new).await?;
+        let verified_hash = stored.password_hash;
+        let mut mutation = move |u: &mut User| {
+            // Someone changed it since we checked: theirs wins, ours was checked against the old.
+            if u.password_hash != verified_hash {
+                return Err(Error::Conflict("the password was changed concurrently".to_owned()));
+            }
+            u.password_hash = new_hash.clone();
+            bump_token_version(u)
+        };
+        self.users.update_user(user, &mut mutation).await.map(drop)
+    }
+
+    /// Deletes the account after checking its password; its tokens stop verifying at once.
+    pub async fn delete_account(&self, user: UserId, password: &str) -> Result<()> {
+        let stored = self.users.get_user(user).await?;
+        self.confirm_password(&stored, password).await?;
+        self.users.delete_user(user).await
+    }
+
+    /// The issuer of this service's tokens (for callers that mint tokens themselves).
+    pub fn signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    /// How many argon2 verifications this service has run: lets tests prove that an unknown
+    /// email costs exactly what a wrong password costs without timing anything.
+    pub fn password_verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Rate-limited check of `password` against `user`'s stored hash.
+    async fn confirm_password(&self, user: &User, password: &str) -> Result<()> {
+        let key = user.email_key();
+        self.limiter.admit(&key, None).await?;
+        match self.verify(Some(user.password_hash.clone()), password).await? {
+            PasswordCheck::Match { .. } => {
+                if let Err(err) = self.limiter.forgive(&key).await {
+                    tracing::warn!(%err, "could not reset the login counter after a success");
+                }
+                Ok(())
+            }
+            PasswordCheck::Mismatch => Err(Error::Unauthorized(WRONG_PASSWORD.into())),
+        }
+    }
+
+    /// One argon2 verification off the executor: against `stored`, or the dummy hash when there
+    /// is no account. Over-long passwords are refused unhashed (no account has one).
+    async fn verify(&self, stored: Option<String>, password: &str) -> Result<PasswordCheck> {
+        if password.chars().count() > MAX_PASSWORD_CHARS {
+            return Ok(PasswordCheck::Mismatch);
+        }
+        let password = password.to_owned();
+        let verifications = self.verifications.clone();
+        let known_user = stored.is_some();
+        let outcome = tokio::task::spawn_blocking(move || -> Result<PasswordCheck> {
+            let parsed;
+            let hash = match &stored {
+                Some(phc) => {
+                    parsed = StoredHash::parse(phc)?;
+                    &parsed
+                }
+                None => dummy_hash()?,
+            };
+            verifications.fetch_add(1, Ordering::Relaxed);
+            let check = hash.check(&password);
+            Ok(if known_user { check } else { PasswordCheck::Mismatch })
+        })
+        .await
+        .map_err(|err| Error::internal(format!("password verification task: {err}")))?;
+        if let Err(err) = &outcome {
+            tracing::error!(%err, known_user, "stored password hash refused");
+        }
+        outcome
+    }
+
+    async fn hash(&self, password: &str) -> Result<String> {
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|err| Error::internal(format!("password hashing task: {err}")))?
+    }
+
+    /// Re-hashes with the pinned parameters after a successful login; best effort, since the
+    /// login itself already succeeded.
+    async fn upgrade_hash(&self, user: User, password: &str) -> User {
+        let new_hash = match self.hash(password).await {
+            Ok(hash) => hash,
+            Err(err) => {
+                tracing::warn!(%err, user = %user.id, "password re-hash failed");
+                return user;
+            }
+        };
+        let verified_hash = user.password_hash.clone();
+        let mut mutation = move |u: &mut User| {
+            if u.password_hash != verified_hash {
+                return Err(Error::Conflict("the password was changed concurrently".to_owned()));
+            }
+            u.password_hash = new_hash.clone();
+            Ok(())
+        };
+        match self.users.update_user(user.id, &mut mutation).await {
+            Ok(updated) => updated,
+            Err(err) => {
+                tracing::warn!(%err, user = %user.id, "storing the re-hashed password failed");
+                user
+            }
+        }
+    }
+}
+
+fn denylist_key(token_id: Uuid) -> String {
+    format!("denylist:{token_id}")
+}
+
+fn bump_token_version(user: &mut User) -> Result<()> {
+    // Wrapping would bring a long-dead token version back to life.
+    user.token_version = user
+        .token_version
+        .checked_add(1)
+        .ok_or_else(|| Error::internal("token version exhausted"))?;
+    Ok(())
+}
