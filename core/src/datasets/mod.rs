@@ -1,1 +1,253 @@
-//! (being written)
+//! Datasets: CSV uploads checked and profiled in one pass, stored under server-generated keys,
+//! previewed, loaded as typed tables, downloaded safely and deleted when no model uses them.
+//!
+//! Upload rules, in the order they are applied (nothing is stored by a rejected upload):
+//! 1. the name is 1..=200 characters without control characters;
+//! 2. the user is under the quota of files (`Conflict`) and of bytes (`PayloadTooLarge`);
+//! 3. the body is read up to `max_upload_bytes` (or what is left of the quota) and no further;
+//! 4. the content is CSV text: no compressed/binary signature or NUL byte
+//!    (`UnsupportedMediaType`), valid UTF-8 (a BOM is ignored), not empty;
+//! 5. the delimiter (`,` `;` tab `|`) is sniffed, the header names every column uniquely, every row
+//!    has the header's field count, no cell or column count passes the limits, numeric columns
+//!    hold no infinity; rows are numbered from 1 after the header, with their line number;
+//! 6. the schema and statistics come out of the same pass (see [`check_and_infer`]).
+
+mod cell;
+mod config;
+mod export;
+mod ingest;
+mod names;
+mod preview;
+mod rows;
+mod schema;
+mod sniff;
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use cell::MISSING_MARKERS;
+pub use config::DatasetConfig;
+pub use export::neutralize_cell;
+pub use names::{
+    DEFAULT_FILENAME, MAX_FILENAME_CHARS, MAX_NAME_CHARS, sanitize_filename, validate_dataset_name,
+};
+pub use rows::MAX_COLUMN_NAME_CHARS;
+pub use schema::{check_and_infer, infer_schema};
+pub use table::{parse_table, parse_table_columns, table_from_rows};
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use self::config::CsvLimits;
+use self::ingest::{decode_text, read_limited};
+use crate::{
+    BlobKey, BlobStore, ByteStream, Dataset, DatasetId, DatasetStore, Error, ModelStore, Preview,
+    Result, Stores, Table, UserId, now,
+};
+
+/// Uploads, reads, previews, loads, downloads and deletes a user's datasets.
+#[derive(Clone)]
+pub struct DatasetService {
+    datasets: Arc<dyn DatasetStore>,
+    models: Arc<dyn ModelStore>,
+    blobs: Arc<dyn BlobStore>,
+    config: DatasetConfig,
+}
+
+impl DatasetService {
+    /// A service over the dataset records, the model records (to refuse deleting a dataset in
+    /// use) and the blob store holding the files.
+    pub fn new(
+        datasets: Arc<dyn DatasetStore>,
+        models: Arc<dyn ModelStore>,
+        blobs: Arc<dyn BlobStore>,
+        config: DatasetConfig,
+    ) -> Self {
+        Self { datasets, models, blobs, config }
+    }
+
+    /// A service over a deployment's stores.
+    pub fn from_stores(stores: &Stores, config: DatasetConfig) -> Self {
+        Self::new(stores.datasets.clone(), stores.models.clone(), stores.blobs.clone(), config)
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &DatasetConfig {
+        &self.config
+    }
+
+    /// Checks, profiles and stores an uploaded CSV file (see the module docs for the rules).
+    ///
+    /// `filename` is only recorded, sanitised; the file is stored under a generated key.
+    pub async fn upload(
+        &self,
+        owner: UserId,
+        name: &str,
+        filename: &str,
+        data: ByteStream,
+    ) -> Result<Dataset> {
+        let name = validate_dataset_name(name)?;
+        let original_filename = sanitize_filename(filename);
+        let limit = self.upload_room(owner).await?;
+        let max = self.config.max_upload_bytes;
+        let bytes = read_limited(data, limit, || {
+            if limit < max {
+                Error::PayloadTooLarge(format!(
+                    "the file does not fit in your storage quota of {}; {} are left — delete a dataset first",
+                    human_bytes(self.config.quota_bytes_per_user),
+                    human_bytes(limit)
+                ))
+            } else {
+                Error::PayloadTooLarge(format!("the file is larger than the {} limit", human_bytes(max)))
+            }
+        })
+        .await?;
+
+        let config = self.config.clone();
+        let checked = bytes.clone();
+        let (schema, row_count) =
+            tokio::task::spawn_blocking(move || check_and_infer(&checked, &config))
+                .await
+                .map_err(Error::internal)??;
+
+        let blob_key = BlobKey::generate("datasets")?;
+        let size_bytes = self.blobs.put_bytes(&blob_key, bytes).await?;
+        let dataset = Dataset {
+            id: DatasetId::new(),
+            owner,
+            name,
+            original_filename,
+            blob_key,
+            size_bytes,
+            row_count,
+            schema,
+            uploaded_at: now(),
+        };
+        if let Err(err) = self.datasets.create_dataset(&dataset).await {
+            self.forget_blob(&dataset.blob_key).await;
+            return Err(err);
+        }
+        Ok(dataset)
+    }
+
+    /// How many bytes the owner's next upload may have: the size limit or what is left of the
+    /// quota. Fails when the owner is at the quota already.
+    ///
+    /// Two concurrent uploads may both pass this check: records have no transactions, so the
+    /// quota is a limit against accumulation, not an exact bound.
+    async fn upload_room(&self, owner: UserId) -> Result<u64> {
+        let existing = self.datasets.list_datasets(owner).await?;
+        let files = existing.len() as u64;
+        if files >= self.config.quota_files_per_user {
+            return Err(Error::Conflict(format!(
+                "you have {files} datasets, the most allowed is {}; delete one first",
+                self.config.quota_files_per_user
+            )));
+        }
+        let used = existing.iter().fold(0u64, |sum, d| sum.saturating_add(d.size_bytes));
+        let left = self.config.quota_bytes_per_user.saturating_sub(used);
+        if left == 0 {
+            return Err(Error::PayloadTooLarge(format!(
+                "your storage quota of {} is used up; delete a dataset first",
+                human_bytes(self.config.quota_bytes_per_user)
+            )));
+        }
+        Ok(left.min(self.config.max_upload_bytes))
+    }
+
+    /// The owner's datasets, newest first.
+    pub async fn list(&self, owner: UserId) -> Result<Vec<Dataset>> {
+        self.datasets.list_datasets(owner).await
+    }
+
+    /// One of the owner's datasets.
+    pub async fn get(&self, owner: UserId, id: DatasetId) -> Result<Dataset> {
+        self.datasets.get_dataset(owner, id).await
+    }
+
+    /// The header and first `limit` rows (clamped to `1..=preview_max_rows`), cells as written.
+    pub async fn preview(&self, owner: UserId, id: DatasetId, limit: usize) -> Result<Preview> {
+        let dataset = self.get(owner, id).await?;
+        let limit = limit.clamp(1, self.config.preview_max_rows.max(1));
+        let data = self.blobs.get(&dataset.blob_key).await?;
+        preview::stream_preview(data, delimiter_of(&dataset)?, limit, self.limits()).await
+    }
+
+    /// Deletes a dataset and its file; `Conflict` while one of the owner's models uses it.
+    pub async fn delete(&self, owner: UserId, id: DatasetId) -> Result<()> {
+        let dataset = self.get(owner, id).await?;
+        let models = self.models.list_models(owner).await?;
+        if let Some(model) = models.iter().find(|m| m.dataset_id == id) {
+            return Err(Error::Conflict(format!("dataset is used by model {}", model.name)));
+        }
+        self.datasets.delete_dataset(owner, id).await?;
+        self.forget_blob(&dataset.blob_key).await;
+        Ok(())
+    }
+
+    /// The dataset and its file as CSV, cells that could run as spreadsheet formulas neutralised
+    /// (see [`neutralize_cell`]: plain numbers are kept as they are).
+    pub async fn download(&self, owner: UserId, id: DatasetId) -> Result<(Dataset, ByteStream)> {
+        let dataset = self.get(owner, id).await?;
+        let bytes = self.blobs.get_bytes(&dataset.blob_key).await?;
+        let delimiter = delimiter_of(&dataset)?;
+        let limits = self.limits();
+        let csv = tokio::task::spawn_blocking(move || {
+            export::export_csv(decode_text(&bytes)?, delimiter, limits)
+        })
+        .await
+        .map_err(Error::internal)??;
+        let stream = futures::stream::once(async move { Ok(Bytes::from(csv)) }).boxed();
+        Ok((dataset, stream))
+    }
+
+    /// The dataset read into typed columns with its stored schema.
+    pub async fn load_table(&self, owner: UserId, id: DatasetId) -> Result<(Dataset, Table)> {
+        let dataset = self.get(owner, id).await?;
+        let bytes = self.blobs.get_bytes(&dataset.blob_key).await?;
+        let delimiter = delimiter_of(&dataset)?;
+        let limits = self.limits();
+        let schema = dataset.schema.clone();
+        let table = tokio::task::spawn_blocking(move || {
+            table::read_table(decode_text(&bytes)?, delimiter, &schema, None, limits)
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok((dataset, table))
+    }
+
+    fn limits(&self) -> CsvLimits {
+        CsvLimits::from(&self.config)
+    }
+
+    /// Deletes a blob whose record is gone or was never written; a failure only leaves an
+    /// unreachable file behind, so it is logged rather than returned.
+    async fn forget_blob(&self, key: &BlobKey) {
+        if let Err(err) = self.blobs.delete(key).await {
+            tracing::warn!(%err, %key, "orphaned dataset blob");
+        }
+    }
+}
+
+/// The stored delimiter as a byte; anything else means the record was tampered with.
+fn delimiter_of(dataset: &Dataset) -> Result<u8> {
+    u8::try_from(dataset.schema.delimiter)
+        .ok()
+        .filter(|d| sniff::DELIMITERS.contains(d))
+        .ok_or_else(|| Error::internal(format!("dataset {} has an invalid delimiter", dataset.id)))
+}
+
+/// `100 MiB`, `512 KiB`, `12 bytes`.
+fn human_bytes(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = KIB * 1024;
+    const GIB: u64 = MIB * 1024;
+    match bytes {
+        b if b >= GIB && b % GIB == 0 => format!("{} GiB", b / GIB),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64).replace(".0 MiB", " MiB"),
+        b if b >= KIB => format!("{:.1} KiB", b as f64 / KIB as f64).replace(".0 KiB", " KiB"),
+        b => format!("{b} bytes"),
+    }
+}

@@ -1,0 +1,58 @@
+//! The limits of the datasets service.
+
+/// Limits applied to uploads and to CSV bodies; passing any of them is the user's error, never a crash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetConfig {
+    /// Largest file accepted, in bytes; reading stops as soon as it is passed (default 100 MiB).
+    pub max_upload_bytes: u64,
+    /// Most columns a file may have (default 2 000).
+    pub max_columns: usize,
+    /// Longest single cell, in bytes (default 64 KiB).
+    pub max_field_bytes: usize,
+    /// Most data rows a file may have; `None` leaves only the size limit (the default).
+    pub max_rows: Option<u64>,
+    /// Total size of the datasets one user may keep, in bytes (default 1 GiB).
+    pub quota_bytes_per_user: u64,
+    /// Number of datasets one user may keep (default 200).
+    pub quota_files_per_user: u64,
+    /// Most rows a preview returns; larger requests are clamped (default 1 000).
+    pub preview_max_rows: usize,
+}
+
+impl Default for DatasetConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 100 * 1024 * 1024,
+            max_columns: 2_000,
+            max_field_bytes: 64 * 1024,
+            max_rows: None,
+            quota_bytes_per_user: 1024 * 1024 * 1024,
+            quota_files_per_user: 200,
+            preview_max_rows: 1_000,
+        }
+    }
+}
+
+/// The structural limits a CSV reader enforces, taken from a [`DatasetConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CsvLimits {
+    pub(crate) max_columns: usize,
+    pub(crate) max_field_bytes: usize,
+    pub(crate) max_rows: Option<u64>,
+}
+
+impl From<&DatasetConfig> for CsvLimits {
+    fn from(config: &DatasetConfig) -> Self {
+        Self {
+            max_columns: config.max_columns,
+            max_field_bytes: config.max_field_bytes,
+            max_rows: config.max_rows,
+        }
+    }
+}
+
+impl Default for CsvLimits {
+    fn default() -> Self {
+        Self::from(&DatasetConfig::default())
+    }
+}

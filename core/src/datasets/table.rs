@@ -1,0 +1,238 @@
+//! Typed tables from CSV (stored datasets, CSV bodies for prediction and evaluation) and from
+//! JSON rows (prediction requests), read with a dataset's schema.
+//!
+//! Numeric columns (kind `Numeric`, or `Constant` with numeric stats) become
+//! [`ColumnValues::Numeric`]; all others [`ColumnValues::Text`] holding trimmed values. Missing
+//! cells are `None` in both, by the same rules as inference.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use super::cell::{Cell, classify, excerpt, is_missing};
+use super::config::CsvLimits;
+use super::ingest::decode_text;
+use super::rows::{CheckedRows, RowAt, column_label};
+use super::sniff::sniff_delimiter;
+use crate::{
+    ColumnKind, ColumnSchema, ColumnStats, ColumnValues, DatasetSchema, Error, Result, Table,
+    TableColumn,
+};
+
+/// Whether a column's values are read as numbers.
+pub(crate) fn is_numeric(column: &ColumnSchema) -> bool {
+    column.kind == ColumnKind::Numeric
+        || (column.kind == ColumnKind::Constant
+            && matches!(column.stats, ColumnStats::Numeric { .. }))
+}
+
+/// Reads a CSV body (a header and rows) with `schema`: every schema column found in the header
+/// is in the table, in schema order; other header columns are ignored; at least one must match.
+///
+/// The delimiter is sniffed, ties going to the schema's. The body passes the same content and
+/// structure checks as an upload, with the default limits (columns: at least twice the schema's);
+/// errors are `Validation` on `file`.
+pub fn parse_table(bytes: &[u8], schema: &DatasetSchema) -> Result<Table> {
+    parse_csv(bytes, schema, None)
+}
+
+/// As [`parse_table`], but the table holds exactly `columns`, in that order, each of which the
+/// header must contain (the features a model reads, say).
+pub fn parse_table_columns(
+    bytes: &[u8],
+    schema: &DatasetSchema,
+    columns: &[String],
+) -> Result<Table> {
+    parse_csv(bytes, schema, Some(columns))
+}
+
+fn parse_csv(bytes: &[u8], schema: &DatasetSchema, wanted: Option<&[String]>) -> Result<Table> {
+    let text = decode_text(bytes)?;
+    let delimiter = u8::try_from(schema.delimiter).ok();
+    let delimiter = sniff_delimiter(text, delimiter);
+    // A deployment may allow wider files than the defaults: a stored dataset must stay readable.
+    let defaults = CsvLimits::default();
+    let limits = CsvLimits {
+        max_columns: defaults.max_columns.max(schema.columns.len().saturating_mul(2)),
+        ..defaults
+    };
+    read_table(text, delimiter, schema, wanted, limits)
+}
+
+/// Reads `text` (already decoded) into a table of the schema's columns, or of `wanted` ones.
+pub(crate) fn read_table(
+    text: &str,
+    delimiter: u8,
+    schema: &DatasetSchema,
+    wanted: Option<&[String]>,
+    limits: CsvLimits,
+) -> Result<Table> {
+    let mut rows = CheckedRows::open(text, delimiter, limits)?;
+    let header = rows.header().to_vec();
+    let selected: Vec<(usize, &ColumnSchema)> = match wanted {
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                let column = schema_column(schema, name, "columns")?;
+                let index = header.iter().position(|h| h == name).ok_or_else(|| {
+                    Error::validation(
+                        "file",
+                        format!("the header has no column \"{}\"", excerpt(name)),
+                    )
+                })?;
+                Ok((index, column))
+            })
+            .collect::<Result<_>>()?,
+        None => schema
+            .columns
+            .iter()
+            .filter_map(|column| header.iter().position(|h| *h == column.name).map(|i| (i, column)))
+            .collect(),
+    };
+    if selected.is_empty() {
+        return Err(Error::validation("file", "the header has none of the dataset's columns"));
+    }
+    let mut builders: Vec<ValuesBuilder> =
+        selected.iter().map(|(_, column)| ValuesBuilder::for_column(column)).collect();
+    while let Some((at, record)) = rows.next_row()? {
+        for ((index, _), values) in selected.iter().zip(builders.iter_mut()) {
+            values.push_cell(&record[*index], at, &header, *index)?;
+        }
+    }
+    let row_count = rows.rows_read();
+    if row_count == 0 {
+        return Err(Error::validation("file", "the file has a header but no data rows"));
+    }
+    Ok(table(&selected.iter().map(|(_, c)| *c).collect::<Vec<_>>(), builders, row_count))
+}
+
+/// Builds a table of `columns` from JSON objects keyed by column name.
+///
+/// A missing key or `null` is a missing value. Numeric columns take numbers or numeric strings;
+/// the others take strings, numbers or booleans. A key that is no column of the schema is
+/// refused so typos surface; schema columns outside `columns` (a target, say) are ignored.
+/// Errors are `Validation` on `rows[i].column`, `i` counting from 0; a name in `columns` that
+/// is not in the schema is a `Validation` error on `columns`.
+pub fn table_from_rows(
+    rows: &[Map<String, Value>],
+    schema: &DatasetSchema,
+    columns: &[String],
+) -> Result<Table> {
+    let selected: Vec<&ColumnSchema> =
+        columns.iter().map(|name| schema_column(schema, name, "columns")).collect::<Result<_>>()?;
+    let mut builders: Vec<ValuesBuilder> =
+        selected.iter().map(|c| ValuesBuilder::for_column(c)).collect();
+    // A set, not `schema.column`: wide schemas times many keys times many rows add up.
+    let known: HashSet<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    for (i, row) in rows.iter().enumerate() {
+        if let Some(unknown) = row.keys().find(|key| !known.contains(key.as_str())) {
+            return Err(Error::validation(
+                format!("rows[{i}].{unknown}"),
+                "no such column in the dataset",
+            ));
+        }
+        for (column, values) in selected.iter().zip(builders.iter_mut()) {
+            let value = row.get(&column.name).unwrap_or(&Value::Null);
+            values.push_json(value).map_err(|message| {
+                Error::validation(format!("rows[{i}].{}", column.name), message)
+            })?;
+        }
+    }
+    Ok(table(&selected, builders, rows.len() as u64))
+}
+
+fn schema_column<'s>(
+    schema: &'s DatasetSchema,
+    name: &str,
+    field: &str,
+) -> Result<&'s ColumnSchema> {
+    schema.column(name).ok_or_else(|| {
+        Error::validation(field, format!("the dataset has no column \"{}\"", excerpt(name)))
+    })
+}
+
+fn table(columns: &[&ColumnSchema], builders: Vec<ValuesBuilder>, rows: u64) -> Table {
+    let columns = columns
+        .iter()
+        .zip(builders)
+        .map(|(column, values)| TableColumn { name: column.name.clone(), values: values.0 })
+        .collect();
+    Table { columns, rows: usize::try_from(rows).unwrap_or(usize::MAX) }
+}
+
+/// One column's values as they are read.
+struct ValuesBuilder(ColumnValues);
+
+impl ValuesBuilder {
+    fn for_column(column: &ColumnSchema) -> Self {
+        if is_numeric(column) {
+            Self(ColumnValues::Numeric(Vec::new()))
+        } else {
+            Self(ColumnValues::Text(Vec::new()))
+        }
+    }
+
+    fn push_cell(&mut self, raw: &str, at: RowAt, header: &[String], index: usize) -> Result<()> {
+        let bad = |what: String| {
+            Error::validation(
+                "file",
+                format!("{at}, column {}: {what}", column_label(header, index)),
+            )
+        };
+        match (&mut self.0, classify(raw)) {
+            (ColumnValues::Numeric(values), Cell::Missing) => values.push(None),
+            (ColumnValues::Numeric(values), Cell::Number(x)) => values.push(Some(x)),
+            (ColumnValues::Numeric(_), Cell::NonFinite) => {
+                return Err(bad("non-finite number".into()));
+            }
+            (ColumnValues::Numeric(_), Cell::Text(text)) => {
+                return Err(bad(format!("expected a number, got \"{}\"", excerpt(text))));
+            }
+            (ColumnValues::Text(values), Cell::Missing) => values.push(None),
+            (ColumnValues::Text(values), _) => values.push(Some(raw.trim().to_owned())),
+        }
+        Ok(())
+    }
+
+    fn push_json(&mut self, value: &Value) -> std::result::Result<(), String> {
+        match (&mut self.0, value) {
+            (ColumnValues::Numeric(values), Value::Null) => values.push(None),
+            (ColumnValues::Numeric(values), Value::Number(n)) => {
+                values.push(Some(n.as_f64().filter(|x| x.is_finite()).ok_or("non-finite number")?));
+            }
+            (ColumnValues::Numeric(values), Value::String(s)) => match classify(s) {
+                Cell::Missing => values.push(None),
+                Cell::Number(x) => values.push(Some(x)),
+                Cell::NonFinite => return Err("non-finite number".into()),
+                Cell::Text(text) => {
+                    return Err(format!("expected a number, got \"{}\"", excerpt(text)));
+                }
+            },
+            (ColumnValues::Numeric(_), other) => {
+                return Err(format!("expected a number, got {}", json_type(other)));
+            }
+            (ColumnValues::Text(values), Value::Null) => values.push(None),
+            (ColumnValues::Text(values), Value::String(s)) => {
+                let s = s.trim();
+                values.push((!is_missing(s)).then(|| s.to_owned()));
+            }
+            (ColumnValues::Text(values), Value::Number(n)) => values.push(Some(n.to_string())),
+            (ColumnValues::Text(values), Value::Bool(b)) => values.push(Some(b.to_string())),
+            (ColumnValues::Text(_), other) => {
+                return Err(format!("expected a string or a number, got {}", json_type(other)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,97 @@
+use serde_json::{Map, Value, json};
+
+use super::file_error;
+use crate::datasets::{infer_schema, parse_table, parse_table_columns, table_from_rows};
+use crate::{ColumnValues, DatasetSchema};
+
+fn schema() -> DatasetSchema {
+    infer_schema(b"petal_length,color,species\n1.5,red,a\n2.5,blue,b\n,NA,a\n").unwrap().0
+}
+
+fn rows(value: Value) -> Vec<Map<String, Value>> {
+    serde_json::from_value(value).unwrap()
+}
+
+#[test]
+fn a_csv_body_is_read_with_the_schema_kinds() {
+    let table = parse_table(b"species,petal_length,extra\nb,1.25,zz\na,?,zz\n", &schema()).unwrap();
+    assert_eq!(table.rows, 2);
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["petal_length", "species"]);
+    assert_eq!(table.columns[0].values, ColumnValues::Numeric(vec![Some(1.25), None]));
+    assert_eq!(
+        table.columns[1].values,
+        ColumnValues::Text(vec![Some("b".into()), Some("a".into())])
+    );
+}
+
+#[test]
+fn a_csv_body_with_another_delimiter_is_sniffed() {
+    let table = parse_table(b"petal_length;color\n1;red\n", &schema()).unwrap();
+    assert_eq!(table.columns.len(), 2);
+}
+
+#[test]
+fn required_columns_must_be_in_the_header() {
+    let message =
+        file_error(parse_table_columns(b"color\nred\n", &schema(), &["petal_length".into()]));
+    assert!(message.contains("no column \"petal_length\""), "{message}");
+    assert!(
+        file_error(parse_table(b"other\n1\n", &schema())).contains("none of the dataset's columns")
+    );
+}
+
+#[test]
+fn a_word_in_a_numeric_column_names_row_and_column() {
+    let message = file_error(parse_table(b"petal_length\n1\nabc\n", &schema()));
+    assert_eq!(
+        message,
+        "row 2 (line 3), column \"petal_length\" (1): expected a number, got \"abc\""
+    );
+}
+
+#[test]
+fn json_rows_take_numbers_numeric_strings_and_nulls() {
+    let rows = rows(json!([
+        {"petal_length": 1.5, "color": "red"},
+        {"petal_length": "2", "color": 3},
+        {"petal_length": null},
+        {"species": "a", "color": " NA "},
+    ]));
+    let columns = ["petal_length".to_owned(), "color".to_owned()];
+    let table = table_from_rows(&rows, &schema(), &columns).unwrap();
+    assert_eq!(table.rows, 4);
+    assert_eq!(
+        table.columns[0].values,
+        ColumnValues::Numeric(vec![Some(1.5), Some(2.0), None, None])
+    );
+    assert_eq!(
+        table.columns[1].values,
+        ColumnValues::Text(vec![Some("red".into()), Some("3".into()), None, None])
+    );
+}
+
+#[test]
+fn json_errors_name_the_row_and_column() {
+    let columns = ["petal_length".to_owned()];
+    let err =
+        table_from_rows(&rows(json!([{}, {}, {}, {"petal_length": "long"}])), &schema(), &columns)
+            .unwrap_err();
+    assert_eq!(err.field(), Some("rows[3].petal_length"));
+    let err =
+        table_from_rows(&rows(json!([{"petal_length": [1]}])), &schema(), &columns).unwrap_err();
+    assert_eq!(err.field(), Some("rows[0].petal_length"));
+    let err =
+        table_from_rows(&rows(json!([{"petal_length": "-inf"}])), &schema(), &columns).unwrap_err();
+    assert!(err.to_string().contains("non-finite"));
+}
+
+#[test]
+fn unknown_json_keys_are_refused_so_typos_surface() {
+    let columns = ["petal_length".to_owned()];
+    let err =
+        table_from_rows(&rows(json!([{"petal_lenght": 1}])), &schema(), &columns).unwrap_err();
+    assert_eq!(err.field(), Some("rows[0].petal_lenght"));
+    let err = table_from_rows(&[], &schema(), &["nope".to_owned()]).unwrap_err();
+    assert_eq!(err.field(), Some("columns"));
+}
