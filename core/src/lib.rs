@@ -4,11 +4,13 @@
 //! [`store`], the training engine implements [`Trainer`].
 
 pub mod auth;
+pub mod cached;
 pub mod datasets;
 mod domain;
 mod error;
 mod ids;
 pub mod models;
+pub mod notifications;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

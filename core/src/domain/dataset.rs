@@ -112,6 +112,30 @@ pub enum ColumnStats {
     Empty,
 }
 
+/// A one-line human summary: `min 4.3  max 7.9  mean 5.843  std 0.825` for numbers, the top
+/// categories with counts for categories.
+impl std::fmt::Display for ColumnStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Numeric { min, max, mean, std, .. } => {
+                write!(f, "min {min:.4}  max {max:.4}  mean {mean:.4}  std {std:.4}")
+            }
+            Self::Categories { categories } => {
+                for (i, c) in categories.iter().take(5).enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{} ({})", c.value, c.count)?;
+                }
+                match categories.len() {
+                    n if n > 5 => write!(f, ", … {} more", n - 5),
+                    _ => Ok(()),
+                }
+            }
+            Self::Text { max_length } => write!(f, "text, longest {max_length} characters"),
+            Self::Empty => f.write_str("no values"),
+        }
+    }
+}
+
 /// One category and how often it occurs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryCount {

@@ -1,1 +1,176 @@
-//! (being written)
+//! Models: definitions validated against their dataset's schema, summaries, prediction and
+//! evaluation through the configured [`Trainer`].
+
+mod spec;
+mod summary;
+
+pub use spec::{ModelRequest, ResolvedSpec, feature_width, resolve_spec};
+pub use summary::summarize;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::try_join_all;
+
+use crate::{
+    DatasetId, Error, Evaluation, Model, ModelId, ModelSummary, Prediction, Result, Stores,
+    Trainer, UserId, datasets, now,
+};
+
+/// Creates, reads, deletes, predicts with and evaluates models.
+#[derive(Clone)]
+pub struct ModelService {
+    stores: Stores,
+    trainer: Option<Arc<dyn Trainer>>,
+}
+
+impl ModelService {
+    /// A service over `stores`; prediction and evaluation need a `trainer`.
+    pub fn new(stores: Stores, trainer: Option<Arc<dyn Trainer>>) -> Self {
+        Self { stores, trainer }
+    }
+
+    /// Validates `request` against its dataset and stores the model.
+    pub async fn create(&self, owner: UserId, request: ModelRequest) -> Result<Model> {
+        let dataset = self.stores.datasets.get_dataset(owner, request.dataset_id).await?;
+        let spec = resolve_spec(&request, &dataset.schema)?;
+        let model = Model {
+            id: ModelId::new(),
+            owner,
+            name: spec.name,
+            dataset_id: dataset.id,
+            target: spec.target,
+            features: spec.features,
+            task: spec.task,
+            summary: spec.summary,
+            layers: spec.layers,
+            latest_version: None,
+            created_at: now(),
+        };
+        self.stores.models.create_model(&model).await?;
+        Ok(model)
+    }
+
+    /// The owner's models, newest first.
+    pub async fn list(&self, owner: UserId) -> Result<Vec<Model>> {
+        self.stores.models.list_models(owner).await
+    }
+
+    /// One of the owner's models.
+    pub async fn get(&self, owner: UserId, id: ModelId) -> Result<Model> {
+        self.stores.models.get_model(owner, id).await
+    }
+
+    /// A model's layer-by-layer summary.
+    pub async fn summary(&self, owner: UserId, id: ModelId) -> Result<ModelSummary> {
+        Ok(self.get(owner, id).await?.summary)
+    }
+
+    /// Deletes a model and its trained files; refused while one of its runs is queued or running.
+    pub async fn delete(&self, owner: UserId, id: ModelId) -> Result<()> {
+        let model = self.get(owner, id).await?;
+        let runs = self.stores.runs.list_runs(owner).await?;
+        if let Some(run) = runs.iter().find(|r| r.model_id == id && !r.status.is_final()) {
+            return Err(Error::Conflict(format!(
+                "model has an active training run {} ({:?}); cancel it first",
+                run.id, run.status
+            )));
+        }
+        self.stores.models.delete_model(owner, id).await?;
+        for file in model.latest_version.iter().flat_map(|v| &v.artifact) {
+            if let Err(err) = self.stores.blobs.delete(&file.blob_key).await {
+                tracing::warn!(%err, key = %file.blob_key, "orphaned artifact blob");
+            }
+        }
+        Ok(())
+    }
+
+    /// The trained artifact's files, by name (`weights.safetensors`, `model.json`).
+    pub async fn artifact(&self, owner: UserId, id: ModelId) -> Result<Vec<(String, Bytes)>> {
+        let model = self.get(owner, id).await?;
+        let version = model.latest_version.ok_or_else(not_trained)?;
+        try_join_all(version.artifact.into_iter().map(|file| async move {
+            let bytes = self.stores.blobs.get_bytes(&file.blob_key).await?;
+            Ok::<_, Error>((file.name, bytes))
+        }))
+        .await
+    }
+
+    /// Predicts rows given as JSON objects keyed by column name.
+    pub async fn predict(
+        &self,
+        owner: UserId,
+        id: ModelId,
+        rows: &[serde_json::Map<String, serde_json::Value>],
+    ) -> Result<Vec<Prediction>> {
+        if rows.is_empty() {
+            return Err(Error::validation("rows", "give at least one row"));
+        }
+        if rows.len() > MAX_PREDICT_ROWS {
+            return Err(Error::validation(
+                "rows",
+                format!("at most {MAX_PREDICT_ROWS} rows per request"),
+            ));
+        }
+        let model = self.get(owner, id).await?;
+        let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        let table = datasets::table_from_rows(rows, &dataset.schema, &model.features)?;
+        let files = self.artifact_files(owner, id).await?;
+        let trainer = self.trainer()?;
+        tokio::task::spawn_blocking(move || trainer.predict(&files, &table))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    /// Predicts rows given as a CSV document with a header.
+    pub async fn predict_csv(
+        &self,
+        owner: UserId,
+        id: ModelId,
+        csv: &[u8],
+    ) -> Result<Vec<Prediction>> {
+        let model = self.get(owner, id).await?;
+        let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        let table = datasets::parse_table(csv, &dataset.schema)?;
+        let files = self.artifact_files(owner, id).await?;
+        let trainer = self.trainer()?;
+        tokio::task::spawn_blocking(move || trainer.predict(&files, &table))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    /// Scores the model on one of the owner's datasets, which must hold its features and target.
+    pub async fn evaluate(
+        &self,
+        owner: UserId,
+        id: ModelId,
+        dataset_id: DatasetId,
+    ) -> Result<Evaluation> {
+        self.get(owner, id).await?;
+        let dataset = self.stores.datasets.get_dataset(owner, dataset_id).await?;
+        let bytes = self.stores.blobs.get_bytes(&dataset.blob_key).await?;
+        let table = datasets::parse_table(&bytes, &dataset.schema)?;
+        let files = self.artifact_files(owner, id).await?;
+        let trainer = self.trainer()?;
+        tokio::task::spawn_blocking(move || trainer.evaluate(&files, &table))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    async fn artifact_files(&self, owner: UserId, id: ModelId) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.artifact(owner, id).await?.into_iter().map(|(n, b)| (n, b.to_vec())).collect())
+    }
+
+    fn trainer(&self) -> Result<Arc<dyn Trainer>> {
+        self.trainer
+            .clone()
+            .ok_or_else(|| Error::NotSupported("this deployment has no trainer configured".into()))
+    }
+}
+
+/// The most rows one predict call takes.
+pub const MAX_PREDICT_ROWS: usize = 10_000;
+
+fn not_trained() -> Error {
+    Error::Conflict("the model has no trained version yet: train it first".into())
+}

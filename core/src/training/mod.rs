@@ -1,1 +1,222 @@
-//! (being written)
+//! The run lifecycle: start (persist queued, enqueue), workers that claim and train under a lease,
+//! cancel, and following a run live.
+
+mod checkpoint;
+mod follow;
+mod params;
+mod worker;
+
+pub use checkpoint::checkpoint_key;
+pub use params::{MAX_BATCH_SIZE, MAX_EPOCHS, validate_params};
+pub use worker::{Worker, WorkerHandle};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::BoxStream;
+
+use crate::{
+    EpochMetrics, Error, Event, EventKind, Job, ModelId, NotificationKind, Result, RunId,
+    RunStatus, Stores, TrainParams, Trainer, TrainingRun, UserId, notifications::notify, now,
+};
+
+/// How workers run.
+#[derive(Debug, Clone)]
+pub struct TrainingConfig {
+    /// Workers per process (0: this process only serves; others train).
+    pub workers: usize,
+    /// How long a claim holds a run without a heartbeat.
+    pub lease: Duration,
+    /// How often a worker renews its lease (well under `lease`).
+    pub heartbeat: Duration,
+    /// How often an idle worker looks for work.
+    pub poll_interval: Duration,
+    /// Claims of one run before it fails for good.
+    pub max_attempts: u32,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(250),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// A live update about one run, as `run.events()` yields it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// An epoch finished.
+    Epoch {
+        /// Its metrics.
+        metrics: EpochMetrics,
+    },
+    /// The run's status changed.
+    Status {
+        /// The new status.
+        status: RunStatus,
+        /// Why, for a failure.
+        error: Option<String>,
+    },
+}
+
+/// Starts, lists, cancels and follows training runs.
+#[derive(Clone)]
+pub struct TrainingService {
+    stores: Stores,
+    trainer: Option<Arc<dyn Trainer>>,
+    config: TrainingConfig,
+}
+
+impl TrainingService {
+    /// A service over `stores`; `trainer` is needed only by workers.
+    pub fn new(stores: Stores, trainer: Option<Arc<dyn Trainer>>, config: TrainingConfig) -> Self {
+        Self { stores, trainer, config }
+    }
+
+    /// Checks the parameters, persists a queued run and enqueues it.
+    ///
+    /// A model trains one run at a time: starting while another is queued or running is a
+    /// `Conflict`.
+    pub async fn start(
+        &self,
+        owner: UserId,
+        model_id: ModelId,
+        params: TrainParams,
+    ) -> Result<TrainingRun> {
+        validate_params(&params)?;
+        let model = self.stores.models.get_model(owner, model_id).await?;
+        self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        let runs = self.stores.runs.list_runs(owner).await?;
+        if let Some(active) = runs.iter().find(|r| r.model_id == model_id && !r.status.is_final()) {
+            return Err(Error::Conflict(format!(
+                "model already has an active run {} ({:?})",
+                active.id, active.status
+            )));
+        }
+        let run = TrainingRun {
+            id: RunId::new(),
+            owner,
+            model_id,
+            dataset_id: model.dataset_id,
+            params,
+            status: RunStatus::Queued,
+            attempt: 0,
+            lease: None,
+            cancel_requested: false,
+            history: Vec::new(),
+            final_metrics: None,
+            error: None,
+            created_at: now(),
+            started_at: None,
+            finished_at: None,
+        };
+        self.stores.runs.create_run(&run).await?;
+        if let Err(err) = self.stores.queue.enqueue(&Job { run_id: run.id, owner }).await {
+            let reason = format!("could not be queued: {err}");
+            let _ = self.stores.runs.update_run(owner, run.id, &mut |r| fail(r, &reason)).await;
+            return Err(err);
+        }
+        publish_status(&self.stores, &run, None).await;
+        Ok(run)
+    }
+
+    /// The owner's runs, newest first.
+    pub async fn list(&self, owner: UserId) -> Result<Vec<TrainingRun>> {
+        self.stores.runs.list_runs(owner).await
+    }
+
+    /// One of the owner's runs.
+    pub async fn get(&self, owner: UserId, id: RunId) -> Result<TrainingRun> {
+        self.stores.runs.get_run(owner, id).await
+    }
+
+    /// A run's per-epoch metrics so far.
+    pub async fn history(&self, owner: UserId, id: RunId) -> Result<Vec<EpochMetrics>> {
+        Ok(self.get(owner, id).await?.history)
+    }
+
+    /// Cancels a run: a queued run ends at once; a running one stops within one batch.
+    /// A finished run is a `Conflict`.
+    pub async fn cancel(&self, owner: UserId, id: RunId) -> Result<TrainingRun> {
+        let run = self
+            .stores
+            .runs
+            .update_run(owner, id, &mut |run| match run.status {
+                RunStatus::Queued => {
+                    run.status = RunStatus::Cancelled;
+                    run.finished_at = Some(now());
+                    Ok(())
+                }
+                RunStatus::Running => {
+                    run.cancel_requested = true;
+                    Ok(())
+                }
+                status => Err(Error::Conflict(format!("the run already ended ({status:?})"))),
+            })
+            .await?;
+        if run.status == RunStatus::Cancelled {
+            publish_status(&self.stores, &run, None).await;
+            notify(
+                &self.stores,
+                owner,
+                NotificationKind::RunCancelled,
+                Some(run.id),
+                "Training was cancelled before it started.".into(),
+            )
+            .await?;
+        }
+        Ok(run)
+    }
+
+    /// Follows a run: its history so far, then live epochs and status changes, ending after a
+    /// final status.
+    pub async fn follow(
+        &self,
+        owner: UserId,
+        id: RunId,
+    ) -> Result<BoxStream<'static, Result<RunEvent>>> {
+        follow::follow(self.stores.clone(), owner, id).await
+    }
+
+    /// A worker that trains queued runs with this service's stores and trainer.
+    pub fn worker(&self, name: impl Into<String>) -> Result<Worker> {
+        let trainer = self.trainer.clone().ok_or_else(|| {
+            Error::NotSupported("no trainer configured: this process cannot train".into())
+        })?;
+        Ok(Worker::new(name.into(), self.stores.clone(), trainer, self.config.clone()))
+    }
+
+    /// The configuration workers use.
+    pub fn config(&self) -> &TrainingConfig {
+        &self.config
+    }
+}
+
+/// Marks a run failed; refuses a run that already ended.
+fn fail(run: &mut TrainingRun, reason: &str) -> Result<()> {
+    if run.status.is_final() {
+        return Err(Error::Conflict("the run already ended".into()));
+    }
+    run.status = RunStatus::Failed;
+    run.error = Some(reason.to_owned());
+    run.lease = None;
+    run.finished_at = Some(now());
+    Ok(())
+}
+
+/// Publishes a run's status; losing a live event is logged, the record is the truth.
+async fn publish_status(stores: &Stores, run: &TrainingRun, error: Option<String>) {
+    let event = Event {
+        owner: run.owner,
+        kind: EventKind::Status { run_id: run.id, status: run.status, error },
+    };
+    if let Err(err) = stores.events.publish(&event).await {
+        tracing::warn!(%err, run = %run.id, "status event not published");
+    }
+}

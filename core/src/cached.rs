@@ -1,0 +1,229 @@
+//! The cache policy of the original platform, kept: `user:<id>` for 1 h, `model:<id>` for 24 h,
+//! `training:<id>` for 7 days, as a read-through layer in front of the record stores.
+//!
+//! The cache is never the truth: a cache error reads through to the store, every write
+//! invalidates, and a run is cached only once final (a running run changes every epoch).
+//! Invalidation deletes the key after the write and once more a moment later, so a reader that
+//! loaded the old record just before the write cannot leave it cached for the whole TTL.
+
+use std::fmt::Display;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    Cache, Error, Model, ModelId, ModelStore, Mutation, Result, RunId, RunStore, Stores,
+    TrainingRun, User, UserId, UserStore,
+};
+
+/// Time to live per cached record kind.
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    /// `user:<id>`.
+    pub user_ttl: Duration,
+    /// `model:<id>`.
+    pub model_ttl: Duration,
+    /// `training:<id>` (final runs only).
+    pub training_ttl: Duration,
+    /// Delay of the second invalidation after a write.
+    pub reinvalidate_after: Duration,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            user_ttl: Duration::from_secs(3600),
+            model_ttl: Duration::from_secs(24 * 3600),
+            training_ttl: Duration::from_secs(7 * 24 * 3600),
+            reinvalidate_after: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Wraps the user, model and run stores of `stores` with the read-through cache of `stores.cache`.
+pub fn with_read_through_cache(mut stores: Stores, policy: &CachePolicy) -> Stores {
+    let layer = |prefix, ttl| Layer {
+        cache: stores.cache.clone(),
+        prefix,
+        ttl,
+        reinvalidate_after: policy.reinvalidate_after,
+    };
+    stores.users = Arc::new(CachedUsers {
+        inner: stores.users.clone(),
+        layer: layer("user", policy.user_ttl),
+    });
+    stores.models = Arc::new(CachedModels {
+        inner: stores.models.clone(),
+        layer: layer("model", policy.model_ttl),
+    });
+    stores.runs = Arc::new(CachedRuns {
+        inner: stores.runs.clone(),
+        layer: layer("training", policy.training_ttl),
+    });
+    stores
+}
+
+/// One key family of the cache.
+#[derive(Clone)]
+struct Layer {
+    cache: Arc<dyn Cache>,
+    prefix: &'static str,
+    ttl: Duration,
+    reinvalidate_after: Duration,
+}
+
+impl Layer {
+    fn key(&self, id: impl Display) -> String {
+        format!("{}:{id}", self.prefix)
+    }
+
+    async fn read<T: DeserializeOwned>(&self, id: impl Display) -> Option<T> {
+        match self.cache.get(&self.key(id)).await {
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::debug!(%err, "cache read failed; reading through");
+                None
+            }
+        }
+    }
+
+    async fn store<T: Serialize>(&self, id: impl Display, value: &T) {
+        let Ok(bytes) = serde_json::to_vec(value) else { return };
+        if let Err(err) = self.cache.set(&self.key(id), bytes.into(), self.ttl).await {
+            tracing::debug!(%err, "cache write failed");
+        }
+    }
+
+    async fn invalidate(&self, id: impl Display) {
+        let key = self.key(id);
+        if let Err(err) = self.cache.delete(&key).await {
+            tracing::warn!(%err, %key, "cache invalidation failed");
+        }
+        let (cache, delay) = (self.cache.clone(), self.reinvalidate_after);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = cache.delete(&key).await;
+        });
+    }
+}
+
+struct CachedUsers {
+    inner: Arc<dyn UserStore>,
+    layer: Layer,
+}
+
+#[async_trait]
+impl UserStore for CachedUsers {
+    async fn create_user(&self, user: &User) -> Result<()> {
+        self.inner.create_user(user).await
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<User> {
+        if let Some(user) = self.layer.read::<User>(id).await.filter(|u| u.id == id) {
+            return Ok(user);
+        }
+        let user = self.inner.get_user(id).await?;
+        self.layer.store(id, &user).await;
+        Ok(user)
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        self.inner.find_user_by_email(email).await
+    }
+
+    async fn update_user(&self, id: UserId, mutation: Mutation<'_, User>) -> Result<User> {
+        let result = self.inner.update_user(id, mutation).await;
+        self.layer.invalidate(id).await;
+        result
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<()> {
+        let result = self.inner.delete_user(id).await;
+        self.layer.invalidate(id).await;
+        result
+    }
+}
+
+struct CachedModels {
+    inner: Arc<dyn ModelStore>,
+    layer: Layer,
+}
+
+#[async_trait]
+impl ModelStore for CachedModels {
+    async fn create_model(&self, model: &Model) -> Result<()> {
+        self.inner.create_model(model).await
+    }
+
+    async fn get_model(&self, owner: UserId, id: ModelId) -> Result<Model> {
+        if let Some(model) = self.layer.read::<Model>(id).await.filter(|m| m.id == id) {
+            // Cached records are checked like stored ones: another owner's model is not found.
+            return if model.owner == owner { Ok(model) } else { Err(Error::not_found("model")) };
+        }
+        let model = self.inner.get_model(owner, id).await?;
+        self.layer.store(id, &model).await;
+        Ok(model)
+    }
+
+    async fn list_models(&self, owner: UserId) -> Result<Vec<Model>> {
+        self.inner.list_models(owner).await
+    }
+
+    async fn update_model(
+        &self,
+        owner: UserId,
+        id: ModelId,
+        mutation: Mutation<'_, Model>,
+    ) -> Result<Model> {
+        let result = self.inner.update_model(owner, id, mutation).await;
+        self.layer.invalidate(id).await;
+        result
+    }
+
+    async fn delete_model(&self, owner: UserId, id: ModelId) -> Result<()> {
+        let result = self.inner.delete_model(owner, id).await;
+        self.layer.invalidate(id).await;
+        result
+    }
+}
+
+struct CachedRuns {
+    inner: Arc<dyn RunStore>,
+    layer: Layer,
+}
+
+#[async_trait]
+impl RunStore for CachedRuns {
+    async fn create_run(&self, run: &TrainingRun) -> Result<()> {
+        self.inner.create_run(run).await
+    }
+
+    async fn get_run(&self, owner: UserId, id: RunId) -> Result<TrainingRun> {
+        if let Some(run) = self.layer.read::<TrainingRun>(id).await.filter(|r| r.id == id) {
+            return if run.owner == owner { Ok(run) } else { Err(Error::not_found("run")) };
+        }
+        let run = self.inner.get_run(owner, id).await?;
+        if run.status.is_final() {
+            self.layer.store(id, &run).await;
+        }
+        Ok(run)
+    }
+
+    async fn list_runs(&self, owner: UserId) -> Result<Vec<TrainingRun>> {
+        self.inner.list_runs(owner).await
+    }
+
+    async fn update_run(
+        &self,
+        owner: UserId,
+        id: RunId,
+        mutation: Mutation<'_, TrainingRun>,
+    ) -> Result<TrainingRun> {
+        let result = self.inner.update_run(owner, id, mutation).await;
+        self.layer.invalidate(id).await;
+        result
+    }
+}

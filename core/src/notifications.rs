@@ -1,0 +1,72 @@
+//! Notifications: what users hear about their runs, stored and published live.
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::{
+    Event, EventKind, Notification, NotificationId, NotificationKind, Result, RunId, Stores,
+    UserId, now,
+};
+
+/// Lists notifications and marks them read.
+#[derive(Clone)]
+pub struct NotificationService {
+    stores: Stores,
+}
+
+impl NotificationService {
+    /// A service over `stores`.
+    pub fn new(stores: Stores) -> Self {
+        Self { stores }
+    }
+
+    /// The owner's notifications, newest first.
+    pub async fn list(&self, owner: UserId) -> Result<Vec<Notification>> {
+        self.stores.notifications.list_notifications(owner).await
+    }
+
+    /// Marks one read (idempotent).
+    pub async fn mark_read(&self, owner: UserId, id: NotificationId) -> Result<Notification> {
+        self.stores.notifications.mark_read(owner, id).await
+    }
+
+    /// The owner's notifications as they are created.
+    pub async fn follow(&self, owner: UserId) -> Result<BoxStream<'static, Notification>> {
+        let events = self.stores.events.subscribe(owner).await?;
+        Ok(events
+            .filter_map(|event| async move {
+                match event.kind {
+                    EventKind::Notification { notification } => Some(notification),
+                    _ => None,
+                }
+            })
+            .boxed())
+    }
+}
+
+/// Stores a notification and publishes it live. A failed publish is logged, not fatal: the
+/// stored notification is the truth and the next list shows it.
+pub(crate) async fn notify(
+    stores: &Stores,
+    owner: UserId,
+    kind: NotificationKind,
+    run_id: Option<RunId>,
+    message: String,
+) -> Result<Notification> {
+    let notification = Notification {
+        id: NotificationId::new(),
+        owner,
+        kind,
+        run_id,
+        message,
+        read: false,
+        created_at: now(),
+    };
+    stores.notifications.create_notification(&notification).await?;
+    let event =
+        Event { owner, kind: EventKind::Notification { notification: notification.clone() } };
+    if let Err(err) = stores.events.publish(&event).await {
+        tracing::warn!(%err, "notification stored but not published");
+    }
+    Ok(notification)
+}
