@@ -1,1 +1,104 @@
-//! Modelyard's embedded default backend: every store trait on sled.
+//! Modelyard's embedded default backend: every store trait on [sled], blobs as files.
+//!
+//! ```no_run
+//! # fn main() -> modelyard_core::Result<()> {
+//! let backend = modelyard_storage_sled::open("./data")?;
+//! # let _ = backend;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//! A data directory holds the sled database under `db/` and blob files under `blobs/`.
+//! Each entity has its own tree (`users`, `datasets`, `models`, `runs`, `notifications`), with
+//! index trees beside it: `users_by_email`, `users_by_username`, and `<entity>_by_owner`, whose
+//! keys are `owner id ++ record id`. Values are JSON.
+//!
+//! # Guarantees
+//! - A record and its index entries are written and removed in one sled transaction: no
+//!   half-written record or dangling index entry exists, even after a crash.
+//! - Every create, update and delete is flushed to disk before it returns.
+//! - Updates are compare-and-swap loops, so concurrent updates of one record never lose a write.
+//! - A record of another owner reads exactly like a missing one (`NotFound`).
+//!
+//! The cache is a sled tree with per-entry expiry; the job queue is durable (see `queue.rs`).
+//! There is no event bus: live events are in-process, supplied by the facade.
+
+mod blobs;
+mod cache;
+mod datasets;
+mod db;
+mod models;
+mod notifications;
+mod queue;
+mod records;
+mod runs;
+mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use modelyard_core::{Backend, Result};
+
+pub use blobs::FileBlobStore;
+
+/// Opens (or creates) a data directory and returns every store this backend offers.
+pub fn open(path: impl AsRef<Path>) -> Result<Backend> {
+    let store = SledStore::open(&path)?;
+    let blobs = FileBlobStore::open(path.as_ref().join("blobs"))?;
+    Ok(store.into_backend(blobs))
+}
+
+/// The sled stores: users, datasets, models, runs, notifications, cache and job queue.
+///
+/// Cheap to clone; clones share the database.
+#[derive(Clone)]
+pub struct SledStore {
+    trees: Arc<db::Trees>,
+    /// Cache writes so far, to pace the sweep of expired entries.
+    cache_writes: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the sled database under `<path>/db`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let dir = path.as_ref();
+        std::fs::create_dir_all(dir).map_err(|err| {
+            modelyard_core::Error::unavailable(format!("data dir {}: {err}", dir.display()))
+        })?;
+        let store = Self {
+            trees: Arc::new(db::Trees::open(&dir.join("db"))?),
+            cache_writes: Arc::new(AtomicU64::new(0)),
+        };
+        store.purge_expired_cache()?;
+        Ok(store)
+    }
+
+    /// Writes everything to disk; returns once it is durable.
+    pub async fn flush(&self) -> Result<()> {
+        db::flush(&self.trees.db).await
+    }
+
+    /// The bundle of stores, with `blobs` as the blob store and no event bus.
+    pub fn into_backend(self, blobs: FileBlobStore) -> Backend {
+        let store = Arc::new(self);
+        Backend {
+            users: store.clone(),
+            datasets: store.clone(),
+            models: store.clone(),
+            runs: store.clone(),
+            notifications: store.clone(),
+            blobs: Some(Arc::new(blobs)),
+            cache: Some(store.clone()),
+            queue: Some(store),
+            events: None,
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The shared sled handles, the mapping of sled's errors into Modelyard's kinds, and the encoding
+//! of values (JSON, so a store can be inspected and migrated with ordinary tools).
+
+use std::path::Path;
+
+use modelyard_core::{Dataset, Error, Model, Notification, Result, TrainingRun, UserId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
+};
+
+/// The on-disk layout this crate reads and writes; bumped on an incompatible change.
+const FORMAT_VERSION: &[u8] = b"1";
+
+use crate::records::Collection;
+
+/// Every tree of a store, opened once and shared by the trait implementations.
+pub(crate) struct Trees {
+    /// The database, for flushes and sequence numbers.
+    pub(crate) db: sled::Db,
+    /// User id -> user.
+    pub(crate) users: sled::Tree,
+    /// Normalised email -> user id.
+    pub(crate) users_by_email: sled::Tree,
+    /// Lower-cased username -> user id.
+    pub(crate) users_by_username: sled::Tree,
+    /// Dataset records with their owner index.
+    pub(crate) datasets: Collection<Dataset>,
+    /// Model records with their owner index.
+    pub(crate) models: Collection<Model>,
+    /// Training runs with their owner index.
+    pub(crate) runs: Collection<TrainingRun>,
+    /// Notifications with their owner index.
+    pub(crate) notifications: Collection<Notification>,
+    /// Cache key -> expiry ++ value.
+    pub(crate) cache: sled::Tree,
+    /// Jobs waiting for a worker, oldest first.
+    pub(crate) queue_ready: sled::Tree,
+    /// Jobs held by a worker, by run id.
+    pub(crate) queue_leased: sled::Tree,
+    /// Run id -> its key in `queue_ready`.
+    pub(crate) queue_index: sled::Tree,
+}
+
+impl Trees {
+    /// Opens every tree of the database at `path`.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let db = open_db(path)?;
+        Ok(Self {
+            users: open_tree(&db, "users")?,
+            users_by_email: open_tree(&db, "users_by_email")?,
+            users_by_username: open_tree(&db, "users_by_username")?,
+            datasets: Collection::open(&db, "datasets")?,
+            models: Collection::open(&db, "models")?,
+            runs: Collection::open(&db, "runs")?,
+            notifications: Collection::open(&db, "notifications")?,
+            cache: open_tree(&db, "cache")?,
+            queue_ready: open_tree(&db, "queue_ready")?,
+            queue_leased: open_tree(&db, "queue_leased")?,
+            queue_index: open_tree(&db, "queue_index")?,
+            db,
+        })
+    }
+}
+
+/// What a transaction closure returns: aborts carry a Modelyard error.
+pub(crate) type TxResult<T> = ConflictableTransactionResult<T, Error>;
+
+/// Opens (or creates) the sled database and checks it holds this crate's format.
+fn open_db(path: &Path) -> Result<sled::Db> {
+    let db = open_when_unlocked(path)?;
+    let meta = db.open_tree("meta").map_err(storage_error)?;
+    // A store written by an incompatible version must fail loudly, not be misread.
+    match meta
+        .compare_and_swap("format", None::<&[u8]>, Some(FORMAT_VERSION))
+        .map_err(storage_error)?
+    {
+        Ok(()) => Ok(db),
+        Err(cas) if cas.current.as_deref() == Some(FORMAT_VERSION) => Ok(db),
+        Err(cas) => Err(Error::internal(format!(
+            "sled store format {:?} is not supported (expected {:?})",
+            cas.current.map(|v| String::from_utf8_lossy(&v).into_owned()),
+            String::from_utf8_lossy(FORMAT_VERSION),
+        ))),
+    }
+}
+
+/// Opens the database, waiting up to two seconds for its file lock: a handle dropped a moment
+/// ago (in this process or a dying one) releases the lock only when its background flusher
+/// has stopped. Another live process keeps the lock, and the error then says so.
+fn open_when_unlocked(path: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(io))
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(Error::unavailable(format!(
+                    "sled store {} is locked by another process: {io}",
+                    path.display()
+                )));
+            }
+            other => return other.map_err(storage_error),
+        }
+    }
+}
+
+/// Opens one named tree.
+pub(crate) fn open_tree(db: &sled::Db, name: &str) -> Result<sled::Tree> {
+    db.open_tree(name).map_err(storage_error)
+}
+
+/// Maps a sled failure: the disk may come back (`Unavailable`), a broken store will not (`Internal`).
+pub(crate) fn storage_error(err: sled::Error) -> Error {
+    match err {
+        sled::Error::Io(io) => Error::unavailable(format!("sled: {io}")),
+        other => Error::internal(format!("sled: {other}")),
+    }
+}
+
+/// Unwraps a transaction's outcome: an abort is the error the closure chose.
+pub(crate) fn tx_error(err: TransactionError<Error>) -> Error {
+    match err {
+        TransactionError::Abort(err) => err,
+        TransactionError::Storage(err) => storage_error(err),
+    }
+}
+
+/// Aborts a transaction with `err`; nothing it staged is written.
+pub(crate) fn abort<T>(err: Error) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(err))
+}
+
+/// Encodes a value for storage.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|err| Error::internal(format!("encoding: {err}")))
+}
+
+/// Decodes a stored value; bad bytes are a broken store (`Internal`), never a panic.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| Error::internal(format!("stored {what} does not decode: {err}")))
+}
+
+/// The key of an owner-index entry: owner then id, so a prefix scan lists one owner's records and
+/// (ids being UUID v7) iterating it backwards yields the newest first.
+pub(crate) fn owner_key(owner: UserId, id: [u8; 16]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(&owner.to_bytes());
+    key[16..].copy_from_slice(&id);
+    key
+}
+
+/// The id half of an owner-index key, or `None` for a key of another shape.
+pub(crate) fn id_of_owner_key(key: &[u8]) -> Option<[u8; 16]> {
+    if key.len() != 32 {
+        return None;
+    }
+    key[16..].try_into().ok()
+}
+
+/// Makes every write so far durable: "anything reported as created is flushed".
+///
+/// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled#1241,
+/// #1308; our eight-claimer queue test hung on it), so the blocking flush runs on the blocking
+/// pool instead.
+pub(crate) async fn flush(db: &sled::Db) -> Result<()> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.flush())
+        .await
+        .map_err(|err| Error::internal(format!("flush task failed: {err}")))?
+        .map(drop)
+        .map_err(storage_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_keys_put_the_owner_first_and_the_id_last() {
+        let owner = UserId::new();
+        let id = [7u8; 16];
+        let key = owner_key(owner, id);
+        assert_eq!(&key[..16], &owner.to_bytes());
+        assert_eq!(id_of_owner_key(&key), Some(id));
+        assert_eq!(id_of_owner_key(&key[..31]), None);
+    }
+
+    #[test]
+    fn owner_keys_of_later_ids_sort_later_within_an_owner() {
+        let owner = UserId::new();
+        let first = modelyard_core::DatasetId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = modelyard_core::DatasetId::new();
+        assert!(owner_key(owner, first.to_bytes()) < owner_key(owner, second.to_bytes()));
+    }
+
+    #[test]
+    fn undecodable_bytes_are_an_internal_error() {
+        let err = decode::<modelyard_core::Job>(b"{not json", "job").unwrap_err();
+        assert_eq!(err.code(), "INTERNAL");
+    }
+
+    #[test]
+    fn io_failures_are_retryable_and_others_are_not() {
+        let io = sled::Error::Io(std::io::Error::other("disk gone"));
+        assert_eq!(storage_error(io).code(), "UNAVAILABLE");
+        let bug = sled::Error::Unsupported("nope".into());
+        assert_eq!(storage_error(bug).code(), "INTERNAL");
+    }
+
+    #[test]
+    fn a_store_of_another_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = open_db(dir.path()).unwrap();
+            db.open_tree("meta").unwrap().insert("format", "999").unwrap();
+            db.flush().unwrap();
+        }
+        let err = open_db(dir.path()).unwrap_err();
+        assert_eq!(err.code(), "INTERNAL", "{err}");
+    }
+}

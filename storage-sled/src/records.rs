@@ -1,0 +1,141 @@
+//! One owner-scoped record collection: a tree of records by id plus an owner index, shared by
+//! datasets, models, runs and notifications so their stores only say which record they hold.
+
+use std::marker::PhantomData;
+
+use modelyard_core::{Error, Mutation, Result, UserId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+
+use crate::db::{self, abort, decode, encode, flush, owner_key, storage_error, tx_error};
+
+/// A record that belongs to one user and is keyed by a time-ordered id.
+pub(crate) trait OwnedRecord: Serialize + DeserializeOwned + Clone + Send + Sync {
+    /// What the record is called in errors (`"dataset"`).
+    const KIND: &'static str;
+    /// The id's 16 bytes, which sort by creation time.
+    fn id_bytes(&self) -> [u8; 16];
+    /// Whose record it is.
+    fn owner(&self) -> UserId;
+}
+
+/// Records of one kind: `records` (id -> JSON) and `by_owner` (owner ++ id -> empty).
+pub(crate) struct Collection<T> {
+    db: sled::Db,
+    records: sled::Tree,
+    by_owner: sled::Tree,
+    record: PhantomData<fn() -> T>,
+}
+
+impl<T: OwnedRecord> Collection<T> {
+    /// Opens the trees `<name>` and `<name>_by_owner`.
+    pub(crate) fn open(db: &sled::Db, name: &str) -> Result<Self> {
+        Ok(Self {
+            db: db.clone(),
+            records: db::open_tree(db, name)?,
+            by_owner: db::open_tree(db, &format!("{name}_by_owner"))?,
+            record: PhantomData,
+        })
+    }
+
+    /// Stores a new record and its index entry in one transaction; an existing id is `Conflict`.
+    pub(crate) async fn create(&self, record: &T) -> Result<()> {
+        let id = record.id_bytes();
+        let index_key = owner_key(record.owner(), id);
+        let value = encode(record)?;
+        (&self.records, &self.by_owner)
+            .transaction(|(records, by_owner)| {
+                if records.get(id)?.is_some() {
+                    return abort(Error::Conflict(format!("{} already exists", T::KIND)));
+                }
+                records.insert(&id, value.as_slice())?;
+                by_owner.insert(&index_key, sled::IVec::default())?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        flush(&self.db).await
+    }
+
+    /// The owner's record; another owner's record is as missing as an unknown id.
+    pub(crate) fn get(&self, owner: UserId, id: [u8; 16]) -> Result<T> {
+        let bytes = self.records.get(id).map_err(storage_error)?;
+        let record = bytes.map(|b| decode::<T>(&b, T::KIND)).transpose()?;
+        record.filter(|r| r.owner() == owner).ok_or_else(|| Error::not_found(T::KIND))
+    }
+
+    /// The owner's records, newest first.
+    pub(crate) fn list(&self, owner: UserId) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for entry in self.by_owner.scan_prefix(owner.to_bytes()).rev() {
+            let (key, _) = entry.map_err(storage_error)?;
+            let id = db::id_of_owner_key(&key)
+                .ok_or_else(|| Error::internal(format!("malformed {} index key", T::KIND)))?;
+            // The scan is not a snapshot: a record deleted since its index entry was read is skipped.
+            match self.get(owner, id) {
+                Ok(record) => out.push(record),
+                Err(Error::NotFound(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies `mutation` to the owner's record with compare-and-swap, retrying on a concurrent
+    /// change; the mutation's error aborts with nothing written.
+    pub(crate) async fn update(
+        &self,
+        owner: UserId,
+        id: [u8; 16],
+        mutation: Mutation<'_, T>,
+    ) -> Result<T> {
+        loop {
+            let Some(old) = self.records.get(id).map_err(storage_error)? else {
+                return Err(Error::not_found(T::KIND));
+            };
+            let current: T = decode(&old, T::KIND)?;
+            if current.owner() != owner {
+                return Err(Error::not_found(T::KIND));
+            }
+            let mut changed = current.clone();
+            mutation(&mut changed)?;
+            if changed.id_bytes() != id || changed.owner() != owner {
+                return Err(Error::internal(format!(
+                    "a {} update may not change its id or owner",
+                    T::KIND
+                )));
+            }
+            let new = encode(&changed)?;
+            match self.records.compare_and_swap(id, Some(&old), Some(new)).map_err(storage_error)? {
+                Ok(()) => {
+                    flush(&self.db).await?;
+                    return Ok(changed);
+                }
+                // Someone changed (or deleted) it between our read and write: start over.
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// Removes the owner's record and its index entry in one transaction.
+    pub(crate) async fn delete(&self, owner: UserId, id: [u8; 16]) -> Result<()> {
+        (&self.records, &self.by_owner)
+            .transaction(|(records, by_owner)| {
+                let Some(bytes) = records.get(id)? else {
+                    return abort(Error::not_found(T::KIND));
+                };
+                let record: T = match decode(&bytes, T::KIND) {
+                    Ok(record) => record,
+                    Err(err) => return abort(err),
+                };
+                if record.owner() != owner {
+                    return abort(Error::not_found(T::KIND));
+                }
+                records.remove(&id)?;
+                by_owner.remove(&owner_key(owner, id))?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        flush(&self.db).await
+    }
+}
