@@ -1,2 +1,182 @@
-//! Modelyard: a self-hostable machine-learning training platform.
+//! Modelyard: a self-hostable machine-learning training platform — user accounts, tabular
+//! datasets, declarative neural networks, training runs with live metrics, predictions.
+//!
+//! ```no_run
+//! # async fn demo() -> modelyard::Result<()> {
+//! let yard = modelyard::Modelyard::open("sled://./modelyard-data").await?;
+//! yard.register("ada", "ada@example.com", "correct horse battery").await?;
+//! let session = yard.login("ada@example.com", "correct horse battery").await?;
+//! let iris = session.upload_dataset("iris", modelyard::Upload::path("examples/data/iris.csv")).await?;
+//! println!("{} rows, columns {:?}", iris.row_count,
+//!     iris.schema.columns.iter().map(|c| &c.name).collect::<Vec<_>>());
+//! # Ok(()) }
+//! ```
+
+mod config;
+pub mod defaults;
+mod run;
+mod session;
+mod upload;
+
+pub use config::{Config, IntoConfig, StoreUrl};
 pub use modelyard_core as core;
+pub use modelyard_core::models::ModelRequest;
+pub use modelyard_core::training::RunEvent;
+pub use modelyard_core::{
+    Activation, Dataset, DatasetId, EarlyStopping, EpochMetrics, Error, Evaluation, LayerSpec,
+    Model, ModelId, ModelSummary, Notification, NotificationId, Optimizer, Prediction, Preview,
+    PublicUser, Result, RunId, RunStatus, Task, TrainParams, TrainingRun, UserId,
+};
+pub use run::Run;
+pub use session::Session;
+pub use upload::Upload;
+
+use std::sync::Arc;
+
+use modelyard_core::auth::{AuthConfig, AuthService, JwtKey};
+use modelyard_core::cached::with_read_through_cache;
+use modelyard_core::datasets::DatasetService;
+use modelyard_core::models::ModelService;
+use modelyard_core::notifications::NotificationService;
+use modelyard_core::training::{TrainingService, WorkerHandle};
+use modelyard_core::{Backend, Stores};
+use tokio::sync::Mutex;
+
+/// An open Modelyard: the entry point. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Modelyard {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    auth: AuthService,
+    datasets: DatasetService,
+    models: ModelService,
+    training: TrainingService,
+    notifications: NotificationService,
+    workers: Mutex<Vec<WorkerHandle>>,
+}
+
+impl Modelyard {
+    /// Opens the store at a URL (`sled://./modelyard-data`) or with a whole [`Config`], and starts
+    /// its training workers when a trainer is configured.
+    pub async fn open(config: impl IntoConfig) -> Result<Self> {
+        let config = config.into_config()?;
+        let (backend, data_dir) = match &config.store {
+            StoreUrl::Sled(dir) => (open_sled(dir)?, dir.clone()),
+        };
+        let stores = with_read_through_cache(fill_defaults(backend)?, &config.cache_policy);
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => config::persisted_secret(&data_dir)?,
+        };
+        let auth_config = match config.auth.clone() {
+            Some(auth) => auth,
+            None => AuthConfig::new(JwtKey::hs256(secret)?),
+        };
+        let trainer = config.trainer.clone();
+        let training =
+            TrainingService::new(stores.clone(), trainer.clone(), config.training.clone());
+        let yard = Self {
+            inner: Arc::new(Inner {
+                auth: AuthService::new(stores.users.clone(), stores.cache.clone(), auth_config)?,
+                datasets: DatasetService::new(
+                    stores.datasets.clone(),
+                    stores.models.clone(),
+                    stores.blobs.clone(),
+                    config.datasets.clone(),
+                ),
+                models: ModelService::new(stores.clone(), trainer.clone()),
+                notifications: NotificationService::new(stores),
+                training,
+                workers: Mutex::new(Vec::new()),
+            }),
+        };
+        if trainer.is_some() {
+            yard.start_workers(config.training.workers).await?;
+        }
+        Ok(yard)
+    }
+
+    /// Starts `count` more training workers in this process.
+    pub async fn start_workers(&self, count: usize) -> Result<()> {
+        let mut workers = self.inner.workers.lock().await;
+        for _ in 0..count {
+            let name = format!("{}-{}-{}", hostname(), std::process::id(), workers.len() + 1);
+            workers.push(self.inner.training.worker(name)?.spawn());
+        }
+        Ok(())
+    }
+
+    /// Stops the workers: runs in progress checkpoint and return to the queue.
+    pub async fn shutdown(&self) {
+        let workers = std::mem::take(&mut *self.inner.workers.lock().await);
+        futures::future::join_all(workers.into_iter().map(WorkerHandle::shutdown)).await;
+    }
+
+    /// Creates an account and returns a signed-in session.
+    pub async fn register(&self, username: &str, email: &str, password: &str) -> Result<Session> {
+        let (user, token) = self.inner.auth.register(username, email, password).await?;
+        Ok(Session::new(self.clone(), user.public(), token))
+    }
+
+    /// Signs in. `client` (an IP address, say) adds a per-client limit to the per-account one.
+    pub async fn login(&self, email: &str, password: &str) -> Result<Session> {
+        self.login_from(email, password, None).await
+    }
+
+    /// Signs in on behalf of a network client, rate-limited per account and per client.
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<Session> {
+        let (user, token) = self.inner.auth.login(email, password, client).await?;
+        Ok(Session::new(self.clone(), user.public(), token))
+    }
+
+    /// The session of an access token, checked now (signature, expiry, revocation).
+    pub async fn session(&self, token: &str) -> Result<Session> {
+        let user = self.inner.auth.authenticate(token).await?;
+        let expires_at = self.inner.auth.expires_at(token)?;
+        let issued = modelyard_core::auth::IssuedToken { token: token.to_owned(), expires_at };
+        Ok(Session::new(self.clone(), user.public(), issued))
+    }
+}
+
+fn open_sled(dir: &std::path::Path) -> Result<Backend> {
+    #[cfg(feature = "sled")]
+    {
+        modelyard_storage_sled::open(dir)
+    }
+    #[cfg(not(feature = "sled"))]
+    {
+        let _ = dir;
+        Err(Error::NotSupported("built without the `sled` feature".into()))
+    }
+}
+
+/// Fills what a backend lacks with in-process defaults. Blobs have no default: every backend
+/// that keeps records must say where file bytes go.
+fn fill_defaults(backend: Backend) -> Result<Stores> {
+    let blobs =
+        backend.blobs.ok_or_else(|| Error::NotSupported("the backend stores no blobs".into()))?;
+    Ok(Stores {
+        users: backend.users,
+        datasets: backend.datasets,
+        models: backend.models,
+        runs: backend.runs,
+        notifications: backend.notifications,
+        blobs,
+        cache: backend.cache.unwrap_or_else(|| Arc::new(defaults::MokaCache::default())),
+        queue: backend
+            .queue
+            .ok_or_else(|| Error::NotSupported("the backend has no job queue".into()))?,
+        events: backend.events.unwrap_or_else(|| Arc::new(defaults::LocalEventBus::default())),
+    })
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "worker".into())
+}

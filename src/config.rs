@@ -1,0 +1,141 @@
+//! How a [`crate::Modelyard`] is opened: a store URL plus service settings.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use modelyard_core::auth::AuthConfig;
+use modelyard_core::cached::CachePolicy;
+use modelyard_core::datasets::DatasetConfig;
+use modelyard_core::training::TrainingConfig;
+use modelyard_core::{Error, Result, Trainer};
+
+/// Everything [`crate::Modelyard::open`] needs. Build one with [`Config::new`] from a store URL
+/// and adjust the public fields.
+#[derive(Clone)]
+pub struct Config {
+    /// Where records live: `sled://<directory>` (the embedded default).
+    pub store: StoreUrl,
+    /// The HS256 secret signing access tokens (at least 32 bytes). Without one, a random secret
+    /// is generated once and kept in the data directory (`jwt-secret`), readable by the owner only.
+    pub jwt_secret: Option<Vec<u8>>,
+    /// Authentication settings beyond the key (issuer, audience, token lifetime, rate limits).
+    pub auth: Option<AuthConfig>,
+    /// Upload limits and quotas.
+    pub datasets: DatasetConfig,
+    /// Workers per process, leases, attempts.
+    pub training: TrainingConfig,
+    /// Time to live of cached records.
+    pub cache_policy: CachePolicy,
+    /// The training engine; without one this process serves but does not train.
+    pub trainer: Option<Arc<dyn Trainer>>,
+}
+
+impl Config {
+    /// Settings with defaults for the store at `url`.
+    pub fn new(url: &str) -> Result<Self> {
+        Ok(Self {
+            store: StoreUrl::parse(url)?,
+            jwt_secret: None,
+            auth: None,
+            datasets: DatasetConfig::default(),
+            training: TrainingConfig::default(),
+            cache_policy: CachePolicy::default(),
+            trainer: None,
+        })
+    }
+
+    /// Sets the training engine.
+    pub fn with_trainer(mut self, trainer: Arc<dyn Trainer>) -> Self {
+        self.trainer = Some(trainer);
+        self
+    }
+}
+
+/// A parsed store URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreUrl {
+    /// `sled://<directory>`: records, cache, queue and blobs embedded in one directory.
+    Sled(PathBuf),
+}
+
+impl StoreUrl {
+    /// Parses `sled://./data`, `sled:///abs/path` or `sled:relative`.
+    pub fn parse(url: &str) -> Result<Self> {
+        let (scheme, rest) = url.split_once(':').ok_or_else(|| bad_url(url))?;
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        match scheme {
+            "sled" if !path.is_empty() => Ok(Self::Sled(PathBuf::from(path))),
+            "mongodb" | "mongodb+srv" | "redis" => Err(Error::NotSupported(format!(
+                "the {scheme} backend is not built into this version of modelyard"
+            ))),
+            _ => Err(bad_url(url)),
+        }
+    }
+
+    /// The local data directory, for stores that have one.
+    pub fn data_dir(&self) -> Option<&Path> {
+        match self {
+            Self::Sled(path) => Some(path),
+        }
+    }
+}
+
+fn bad_url(url: &str) -> Error {
+    Error::validation("store", format!("{url:?} is not a store URL; try sled://./modelyard-data"))
+}
+
+/// Anything [`crate::Modelyard::open`] accepts: a store URL or a whole [`Config`].
+pub trait IntoConfig {
+    /// The settings to open with.
+    fn into_config(self) -> Result<Config>;
+}
+
+impl IntoConfig for Config {
+    fn into_config(self) -> Result<Config> {
+        Ok(self)
+    }
+}
+
+impl IntoConfig for &str {
+    fn into_config(self) -> Result<Config> {
+        Config::new(self)
+    }
+}
+
+impl IntoConfig for String {
+    fn into_config(self) -> Result<Config> {
+        Config::new(&self)
+    }
+}
+
+/// Reads the persisted development secret, creating it on first use.
+pub(crate) fn persisted_secret(dir: &Path) -> Result<Vec<u8>> {
+    use rand::RngCore;
+    let path = dir.join("jwt-secret");
+    match std::fs::read(&path) {
+        Ok(secret) if secret.len() >= 32 => return Ok(secret),
+        Ok(_) => {
+            return Err(Error::Internal(format!("{} is shorter than 32 bytes", path.display())));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(Error::unavailable(err)),
+    }
+    let mut secret = vec![0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    std::fs::create_dir_all(dir).map_err(Error::unavailable)?;
+    write_private(&path, &secret).map_err(Error::unavailable)?;
+    tracing::warn!(path = %path.display(), "no JWT secret configured: generated one for development");
+    Ok(secret)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}

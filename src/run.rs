@@ -1,0 +1,81 @@
+//! A handle on one training run.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use modelyard_core::training::TrainingService;
+
+use crate::{EpochMetrics, Result, RunEvent, RunId, RunStatus, TrainingRun, UserId};
+
+/// One training run: read its status and history, follow it live, wait for it, cancel it.
+#[derive(Clone)]
+pub struct Run {
+    training: TrainingService,
+    owner: UserId,
+    id: RunId,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run").field("id", &self.id).field("owner", &self.owner).finish()
+    }
+}
+
+impl Run {
+    pub(crate) fn new(training: TrainingService, owner: UserId, id: RunId) -> Self {
+        Self { training, owner, id }
+    }
+
+    /// The run's id.
+    pub fn id(&self) -> RunId {
+        self.id
+    }
+
+    /// The whole run record, read now.
+    pub async fn get(&self) -> Result<TrainingRun> {
+        self.training.get(self.owner, self.id).await
+    }
+
+    /// Its status now.
+    pub async fn status(&self) -> Result<RunStatus> {
+        Ok(self.get().await?.status)
+    }
+
+    /// Per-epoch metrics so far.
+    pub async fn history(&self) -> Result<Vec<EpochMetrics>> {
+        self.training.history(self.owner, self.id).await
+    }
+
+    /// Its history so far, then live epochs and status changes, ending after the final status.
+    pub async fn events(&self) -> Result<BoxStream<'static, Result<RunEvent>>> {
+        self.training.follow(self.owner, self.id).await
+    }
+
+    /// Waits until the run ends and returns it. Follows live events and also re-reads the
+    /// record now and then, so a missed event never leaves it waiting.
+    pub async fn wait(&self) -> Result<TrainingRun> {
+        let mut events = self.events().await?;
+        loop {
+            let run = self.get().await?;
+            if run.status.is_final() {
+                return Ok(run);
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                while let Some(event) = events.next().await {
+                    if matches!(event, Ok(RunEvent::Status { status, .. }) if status.is_final()) {
+                        return;
+                    }
+                }
+                // The stream ended without a final status: let the timeout pace the re-reads.
+                futures::future::pending::<()>().await;
+            })
+            .await;
+        }
+    }
+
+    /// Asks the run to stop: a queued run ends at once, a running one within one batch.
+    pub async fn cancel(&self) -> Result<TrainingRun> {
+        self.training.cancel(self.owner, self.id).await
+    }
+}

@@ -1,0 +1,195 @@
+//! The datasets service over the sled backend: rejected uploads store nothing, quotas hold, a
+//! dataset in use is not deleted, and one user never reaches another's datasets.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream};
+use modelyard::core::datasets::{DatasetConfig, DatasetService};
+use modelyard::core::{
+    ByteStream, ColumnKind, DatasetId, Model, ModelId, ModelSummary, Task, UserId, default_layers,
+    now,
+};
+use tempfile::TempDir;
+
+const IRIS: &[u8] = include_bytes!("../examples/data/iris.csv");
+
+struct Fixture {
+    service: DatasetService,
+    backend: modelyard::core::Backend,
+    blob_root: PathBuf,
+    _dir: TempDir,
+}
+
+fn fixture(config: DatasetConfig) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let blobs = backend.blobs.clone().expect("the sled backend stores blobs");
+    let service =
+        DatasetService::new(backend.datasets.clone(), backend.models.clone(), blobs, config);
+    Fixture { service, backend, blob_root: dir.path().join("blobs"), _dir: dir }
+}
+
+fn body(bytes: &'static [u8]) -> ByteStream {
+    stream::once(async move { Ok(Bytes::from_static(bytes)) }).boxed()
+}
+
+/// Files under the blob root, temporary ones included: any of them means something was stored.
+fn stored_files(root: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else { return 0 };
+    entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { stored_files(&p) } else { 1 }).sum()
+}
+
+async fn collect(stream: ByteStream) -> String {
+    let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
+    String::from_utf8(chunks.concat()).unwrap()
+}
+
+fn model_on(owner: UserId, dataset_id: DatasetId, name: &str) -> Model {
+    Model {
+        id: ModelId::new(),
+        owner,
+        name: name.into(),
+        dataset_id,
+        target: "species".into(),
+        features: vec!["sepal_length".into()],
+        task: Task::Classification,
+        layers: default_layers(),
+        summary: ModelSummary {
+            input_width: 1,
+            layers: vec![],
+            total_params: 0,
+            trainable_params: 0,
+        },
+        latest_version: None,
+        created_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn an_accepted_upload_is_profiled_and_readable() {
+    let f = fixture(DatasetConfig::default());
+    let ada = UserId::new();
+    let dataset = f.service.upload(ada, " iris ", "../../iris.csv", body(IRIS)).await.unwrap();
+    assert_eq!(dataset.name, "iris");
+    assert_eq!(dataset.original_filename, "iris.csv");
+    assert_eq!((dataset.row_count, dataset.size_bytes), (150, IRIS.len() as u64));
+    assert!(dataset.blob_key.as_str().starts_with("datasets/"));
+    assert_eq!(dataset.schema.column("species").unwrap().kind, ColumnKind::Categorical);
+
+    assert_eq!(f.service.get(ada, dataset.id).await.unwrap(), dataset);
+    assert_eq!(f.service.list(ada).await.unwrap(), std::slice::from_ref(&dataset));
+    let preview = f.service.preview(ada, dataset.id, 3).await.unwrap();
+    assert_eq!(
+        preview.rows,
+        [
+            ["5.1", "3.5", "1.4", "0.2", "setosa"],
+            ["4.9", "3.0", "1.4", "0.2", "setosa"],
+            ["4.7", "3.2", "1.3", "0.2", "setosa"]
+        ]
+    );
+    assert_eq!(f.service.preview(ada, dataset.id, 0).await.unwrap().rows.len(), 1);
+    assert_eq!(f.service.preview(ada, dataset.id, 1_000_000).await.unwrap().rows.len(), 150);
+    let (_, table) = f.service.load_table(ada, dataset.id).await.unwrap();
+    assert_eq!((table.rows, table.columns.len()), (150, 5));
+}
+
+#[tokio::test]
+async fn a_download_neutralises_formulas_but_keeps_negative_numbers() {
+    let f = fixture(DatasetConfig::default());
+    let ada = UserId::new();
+    let csv = b"x,note\n-1.5,\"=cmd|' /C calc'!A0\"\n2,@SUM(A1)\n3,fine\n";
+    let dataset = f.service.upload(ada, "formulas", "f.csv", body(csv)).await.unwrap();
+    let (_, data) = f.service.download(ada, dataset.id).await.unwrap();
+    assert_eq!(collect(data).await, "x,note\n-1.5,'=cmd|' /C calc'!A0\n2,'@SUM(A1)\n3,fine\n");
+}
+
+#[tokio::test]
+async fn rejected_uploads_store_nothing() {
+    let f = fixture(DatasetConfig { max_upload_bytes: 1024, ..DatasetConfig::default() });
+    let ada = UserId::new();
+    let bad: [(&str, &'static [u8], &str); 9] = [
+        ("gzip", b"\x1f\x8b\x08\x00\x00\x00", "UNSUPPORTED_MEDIA_TYPE"),
+        ("zip", b"PK\x03\x04\x14\x00", "UNSUPPORTED_MEDIA_TYPE"),
+        ("nul", b"a,b\n1,\x00\n", "UNSUPPORTED_MEDIA_TYPE"),
+        ("latin1", b"a,b\n1,\xe9\n", "VALIDATION"),
+        ("ragged", b"a,b,c\n1,2,3\n4,5\n", "VALIDATION"),
+        ("empty", b"", "VALIDATION"),
+        ("header only", b"a,b\n", "VALIDATION"),
+        ("infinity", b"a,b\n1,inf\n2,3\n", "VALIDATION"),
+        ("", b"a,b\n1,2\n", "VALIDATION"),
+    ];
+    for (name, bytes, code) in bad {
+        let err = f.service.upload(ada, name, "x.csv", body(bytes)).await.unwrap_err();
+        assert_eq!(err.code(), code, "{name}: {err}");
+    }
+    let err = f.service.upload(ada, "big", "big.csv", body(&[b'1'; 2048])).await.unwrap_err();
+    assert_eq!(err.code(), "PAYLOAD_TOO_LARGE");
+    assert!(f.service.list(ada).await.unwrap().is_empty());
+    assert_eq!(stored_files(&f.blob_root), 0);
+}
+
+#[tokio::test]
+async fn an_endless_upload_is_cut_at_the_limit() {
+    let f = fixture(DatasetConfig { max_upload_bytes: 64 * 1024, ..DatasetConfig::default() });
+    let endless = stream::iter(std::iter::repeat_with(|| Ok(Bytes::from_static(b"1,2\n")))).boxed();
+    let err = f.service.upload(UserId::new(), "endless", "x.csv", endless).await.unwrap_err();
+    assert_eq!(err.code(), "PAYLOAD_TOO_LARGE");
+    assert_eq!(stored_files(&f.blob_root), 0);
+}
+
+#[tokio::test]
+async fn quotas_limit_files_and_bytes_per_user() {
+    let by_files = fixture(DatasetConfig { quota_files_per_user: 2, ..DatasetConfig::default() });
+    let ada = UserId::new();
+    for name in ["one", "two"] {
+        by_files.service.upload(ada, name, "x.csv", body(b"a,b\n1,2\n")).await.unwrap();
+    }
+    let err =
+        by_files.service.upload(ada, "three", "x.csv", body(b"a,b\n1,2\n")).await.unwrap_err();
+    assert_eq!(err.code(), "CONFLICT", "{err}");
+    // Another user has a quota of their own.
+    by_files.service.upload(UserId::new(), "one", "x.csv", body(b"a,b\n1,2\n")).await.unwrap();
+
+    let by_bytes = fixture(DatasetConfig { quota_bytes_per_user: 12, ..DatasetConfig::default() });
+    by_bytes.service.upload(ada, "first", "x.csv", body(b"a,b\n1,2\n")).await.unwrap();
+    let err =
+        by_bytes.service.upload(ada, "second", "x.csv", body(b"a,b\n1,2\n")).await.unwrap_err();
+    assert_eq!(err.code(), "PAYLOAD_TOO_LARGE");
+    assert!(err.to_string().contains("quota"), "{err}");
+    assert_eq!(by_bytes.service.list(ada).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_dataset_used_by_a_model_cannot_be_deleted() {
+    let f = fixture(DatasetConfig::default());
+    let ada = UserId::new();
+    let dataset = f.service.upload(ada, "iris", "iris.csv", body(IRIS)).await.unwrap();
+    let model = model_on(ada, dataset.id, "flowers");
+    f.backend.models.create_model(&model).await.unwrap();
+
+    let err = f.service.delete(ada, dataset.id).await.unwrap_err();
+    assert_eq!(err, modelyard::core::Error::Conflict("dataset is used by model flowers".into()));
+    assert!(f.service.get(ada, dataset.id).await.is_ok());
+
+    f.backend.models.delete_model(ada, model.id).await.unwrap();
+    f.service.delete(ada, dataset.id).await.unwrap();
+    assert_eq!(f.service.get(ada, dataset.id).await.unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(stored_files(&f.blob_root), 0);
+}
+
+#[tokio::test]
+async fn user_b_cannot_reach_user_a_dataset() {
+    let f = fixture(DatasetConfig::default());
+    let (ada, bob) = (UserId::new(), UserId::new());
+    let dataset = f.service.upload(ada, "iris", "iris.csv", body(IRIS)).await.unwrap();
+
+    assert_eq!(f.service.get(bob, dataset.id).await.unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(f.service.preview(bob, dataset.id, 5).await.unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(f.service.download(bob, dataset.id).await.err().unwrap().code(), "NOT_FOUND");
+    assert_eq!(f.service.load_table(bob, dataset.id).await.unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(f.service.delete(bob, dataset.id).await.unwrap_err().code(), "NOT_FOUND");
+    assert!(f.service.list(bob).await.unwrap().is_empty());
+    assert!(f.service.get(ada, dataset.id).await.is_ok());
+}
