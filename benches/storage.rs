@@ -1,3 +1,100 @@
-//! (being written)
-#![allow(missing_docs)]
-fn main() {}
+//! Speed of the sled backend's record stores, measured through the store traits: creating a
+//! user and a dataset record (each flushed to disk before it returns), reading a dataset,
+//! listing an owner's hundred datasets, and appending an epoch to a run.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use modelyard_core::testkit::{
+    sample_dataset, sample_epoch, sample_run, sample_user, unique_email,
+};
+use modelyard_core::{Backend, ModelId, TrainingRun, UserId};
+
+/// Datasets of the owner whose list is measured.
+const LISTED: usize = 100;
+/// Epochs a run's history cycles through, so it stays the size of a typical run.
+const EPOCHS: u32 = 100;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// A fresh sled store with one user owning `LISTED` datasets.
+fn store(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, Backend, UserId) {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let user = sample_user(&unique_email());
+    rt.block_on(async {
+        backend.users.create_user(&user).await.unwrap();
+        for _ in 0..LISTED {
+            backend.datasets.create_dataset(&sample_dataset(user.id)).await.unwrap();
+        }
+    });
+    (dir, backend, user.id)
+}
+
+fn records(c: &mut Criterion) {
+    let rt = runtime();
+    let (_dir, backend, owner) = store(&rt);
+    let mut group = c.benchmark_group("sled");
+
+    group.bench_function("create_user", |b| {
+        b.to_async(&rt).iter_batched(
+            || sample_user(&unique_email()),
+            |user| {
+                let backend = backend.clone();
+                async move { backend.users.create_user(&user).await.unwrap() }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    group.bench_function("create_dataset", |b| {
+        b.to_async(&rt).iter_batched(
+            || sample_dataset(owner),
+            |dataset| {
+                let backend = backend.clone();
+                async move { backend.datasets.create_dataset(&dataset).await.unwrap() }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let (_list_dir, listed_backend, listed_owner) = store(&rt);
+    let one = rt.block_on(listed_backend.datasets.list_datasets(listed_owner)).unwrap()[0].id;
+    group.bench_function("get_dataset", |b| {
+        b.to_async(&rt).iter(|| async {
+            listed_backend.datasets.get_dataset(listed_owner, one).await.unwrap()
+        })
+    });
+
+    group.bench_function("list_datasets_100", |b| {
+        b.to_async(&rt).iter(|| async {
+            let all = listed_backend.datasets.list_datasets(listed_owner).await.unwrap();
+            assert_eq!(all.len(), LISTED);
+            all
+        })
+    });
+
+    let run = sample_run(owner, ModelId::new(), sample_dataset(owner).id);
+    rt.block_on(backend.runs.create_run(&run)).unwrap();
+    let mut epoch = 0u32;
+    group.bench_function("update_run_append_epoch", |b| {
+        b.to_async(&rt).iter(|| {
+            epoch = epoch % EPOCHS + 1;
+            let metrics = sample_epoch(epoch);
+            let backend = backend.clone();
+            async move {
+                let mut append = |r: &mut TrainingRun| {
+                    r.upsert_epoch(metrics.clone());
+                    Ok(())
+                };
+                backend.runs.update_run(owner, run.id, &mut append).await.unwrap()
+            }
+        })
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, records);
+criterion_main!(benches);
