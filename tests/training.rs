@@ -38,7 +38,7 @@ async fn a_run_records_every_epoch_saves_its_model_and_notifies() {
     let predictions = ada.predict(model.id, &[row.as_object().unwrap().clone()]).await.unwrap();
     assert_eq!(predictions.len(), 1);
 
-    let notes = ada.notifications().await.unwrap();
+    let notes = support::notifications_soon(&ada).await;
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].kind, NotificationKind::RunCompleted);
     assert_eq!(notes[0].run_id, Some(run.id()));
@@ -85,7 +85,7 @@ async fn cancelling_a_running_run_stops_it_within_one_batch() {
     let done = tokio::time::timeout(Duration::from_secs(10), run.wait()).await.unwrap().unwrap();
     assert_eq!(done.status, RunStatus::Cancelled);
     assert!(done.history.len() < 5, "stopped promptly, after {} epochs", done.history.len());
-    assert_eq!(ada.notifications().await.unwrap()[0].kind, NotificationKind::RunCancelled);
+    assert_eq!(support::notifications_soon(&ada).await[0].kind, NotificationKind::RunCancelled);
     assert_eq!(
         run.cancel().await.unwrap_err().code(),
         "CONFLICT",
@@ -163,7 +163,7 @@ async fn a_run_fails_with_a_reason_after_max_attempts() {
         .unwrap();
     assert_eq!(done.status, RunStatus::Failed);
     assert!(done.error.unwrap().contains("interrupted"));
-    assert_eq!(ada.notifications().await.unwrap()[0].kind, NotificationKind::RunFailed);
+    assert_eq!(support::notifications_soon(&ada).await[0].kind, NotificationKind::RunFailed);
     yard.shutdown().await;
 }
 

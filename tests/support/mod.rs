@@ -151,3 +151,16 @@ pub async fn iris_model(session: &Session) -> modelyard::Model {
         .await
         .unwrap()
 }
+
+/// The user's notifications once there are any: the worker writes the end-of-run notification
+/// right after the final status, so a caller that saw the status may be a moment early.
+pub async fn notifications_soon(session: &Session) -> Vec<modelyard::core::Notification> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let notes = session.notifications().await.unwrap();
+        if !notes.is_empty() || tokio::time::Instant::now() > deadline {
+            return notes;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

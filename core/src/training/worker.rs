@@ -294,6 +294,13 @@ impl Worker {
         version: Option<ModelVersion>,
     ) -> Result<()> {
         let attempt = claim.deliveries;
+        if let Some(version) = version {
+            // The new version goes live before the run reads as completed, so whoever sees the
+            // completion can predict with it at once. Republishing it (if the run is reclaimed
+            // after all) only repeats the same kind of change.
+            check_holder(&self.stores.runs.get_run(run.owner, run.id).await?, attempt)?;
+            self.publish_version(run, version).await?;
+        }
         let ended = self
             .stores
             .runs
@@ -312,10 +319,6 @@ impl Worker {
                 Ok(())
             })
             .await?;
-        if let Some(version) = version {
-            self.publish_version(&ended, version).await?;
-        }
-        publish_status(&self.stores, &ended, ended.error.clone()).await;
         let (kind, message) = match status {
             RunStatus::Completed => {
                 (NotificationKind::RunCompleted, "Training completed.".to_owned())
@@ -329,6 +332,8 @@ impl Worker {
             ),
         };
         notify(&self.stores, run.owner, kind, Some(run.id), message).await?;
+        // Last, so a follower that sees the final status also finds the notification.
+        publish_status(&self.stores, &ended, ended.error.clone()).await;
         self.stores.queue.complete(claim).await?;
         let key = checkpoint::checkpoint_key(run.id)?;
         if let Err(err) = self.stores.blobs.delete(&key).await {
