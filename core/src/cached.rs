@@ -21,6 +21,9 @@ use crate::{
 /// Time to live per cached record kind.
 #[derive(Debug, Clone)]
 pub struct CachePolicy {
+    /// Put before every key (`<prefix>user:<id>`), so deployments or tenants sharing one cache
+    /// never read each other's entries. Empty by default: the original platform's exact keys.
+    pub key_prefix: String,
     /// `user:<id>`.
     pub user_ttl: Duration,
     /// `model:<id>`.
@@ -34,6 +37,7 @@ pub struct CachePolicy {
 impl Default for CachePolicy {
     fn default() -> Self {
         Self {
+            key_prefix: String::new(),
             user_ttl: Duration::from_secs(3600),
             model_ttl: Duration::from_secs(24 * 3600),
             training_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -44,9 +48,9 @@ impl Default for CachePolicy {
 
 /// Wraps the user, model and run stores of `stores` with the read-through cache of `stores.cache`.
 pub fn with_read_through_cache(mut stores: Stores, policy: &CachePolicy) -> Stores {
-    let layer = |prefix, ttl| Layer {
+    let layer = |kind: &str, ttl| Layer {
         cache: stores.cache.clone(),
-        prefix,
+        prefix: Arc::from(format!("{}{kind}", policy.key_prefix)),
         ttl,
         reinvalidate_after: policy.reinvalidate_after,
     };
@@ -69,7 +73,8 @@ pub fn with_read_through_cache(mut stores: Stores, policy: &CachePolicy) -> Stor
 #[derive(Clone)]
 struct Layer {
     cache: Arc<dyn Cache>,
-    prefix: &'static str,
+    /// `<key_prefix><kind>`.
+    prefix: Arc<str>,
     ttl: Duration,
     reinvalidate_after: Duration,
 }
