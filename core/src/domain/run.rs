@@ -42,6 +42,32 @@ pub struct TrainingRun {
 }
 
 impl TrainingRun {
+    /// A new run of `model_id` on `dataset_id`, queued, with a fresh id and nothing recorded yet.
+    pub fn queued(
+        owner: UserId,
+        model_id: ModelId,
+        dataset_id: DatasetId,
+        params: TrainParams,
+    ) -> Self {
+        Self {
+            id: RunId::new(),
+            owner,
+            model_id,
+            dataset_id,
+            params,
+            status: RunStatus::Queued,
+            attempt: 0,
+            lease: None,
+            cancel_requested: false,
+            history: Vec::new(),
+            final_metrics: None,
+            error: None,
+            created_at: crate::now(),
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
     /// Records one epoch, replacing an earlier record of the same epoch (a resumed attempt may
     /// repeat the epoch it was in), and keeps the history ordered.
     pub fn upsert_epoch(&mut self, metrics: EpochMetrics) {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use crate::{
     BlobKey, CategoryCount, ColumnKind, ColumnSchema, ColumnStats, Dataset, DatasetId,
     DatasetSchema, EpochMetrics, LayerSummary, Model, ModelId, ModelSummary, Notification,
-    NotificationId, NotificationKind, Profile, RunId, RunStatus, Task, TrainParams, TrainingRun,
-    User, UserId, default_layers, now,
+    NotificationId, NotificationKind, Profile, RunId, Task, TrainParams, TrainingRun, User, UserId,
+    default_layers, now,
 };
 
 /// An email address no other test uses, so tests never collide even in a shared namespace.
@@ -122,23 +122,7 @@ pub fn sample_model(owner: UserId, dataset: DatasetId) -> Model {
 
 /// A valid queued run of `owner` training `model` on `dataset`, with default parameters.
 pub fn sample_run(owner: UserId, model: ModelId, dataset: DatasetId) -> TrainingRun {
-    TrainingRun {
-        id: RunId::new(),
-        owner,
-        model_id: model,
-        dataset_id: dataset,
-        params: TrainParams::default(),
-        status: RunStatus::Queued,
-        attempt: 0,
-        lease: None,
-        cancel_requested: false,
-        history: Vec::new(),
-        final_metrics: None,
-        error: None,
-        created_at: now(),
-        started_at: None,
-        finished_at: None,
-    }
+    TrainingRun::queued(owner, model, dataset, TrainParams::default())
 }
 
 /// A valid unread notification of `owner` about a finished run.

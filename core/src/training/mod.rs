@@ -99,23 +99,7 @@ impl TrainingService {
                 active.id, active.status
             )));
         }
-        let run = TrainingRun {
-            id: RunId::new(),
-            owner,
-            model_id,
-            dataset_id: model.dataset_id,
-            params,
-            status: RunStatus::Queued,
-            attempt: 0,
-            lease: None,
-            cancel_requested: false,
-            history: Vec::new(),
-            final_metrics: None,
-            error: None,
-            created_at: now(),
-            started_at: None,
-            finished_at: None,
-        };
+        let run = TrainingRun::queued(owner, model_id, model.dataset_id, params);
         self.stores.runs.create_run(&run).await?;
         if let Err(err) = self.stores.queue.enqueue(&Job { run_id: run.id, owner }).await {
             let reason = format!("could not be queued: {err}");

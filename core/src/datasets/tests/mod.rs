@@ -15,4 +15,3 @@ fn file_error<T: std::fmt::Debug>(result: Result<T>) -> String {
         other => panic!("expected a validation error on `file`, got {other:?}"),
     }
 }
-mod tmp_speed;
