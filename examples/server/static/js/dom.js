@@ -21,6 +21,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Appends children; unlike Element.append, skips null and false. */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 /** Replaces an element's children; unlike replaceChildren, skips null and false. */
 export function fill(el, ...children) {
   el.replaceChildren();

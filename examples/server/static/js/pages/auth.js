@@ -1,7 +1,7 @@
 // Sign-in and account creation.
 
 import { api, setToken } from '../api.js';
-import { announce, field, formError, h, pageTitle } from '../dom.js';
+import { add, announce, field, formError, h, pageTitle } from '../dom.js';
 
 const REGISTERED_EMAIL = 'modelyard.registeredEmail';
 
@@ -16,7 +16,7 @@ export function login(main, _params, ctx) {
   const submit = h('button', { type: 'submit', 'data-testid': 'login-submit' }, 'Sign in');
   const form = h('form', { class: 'card narrow', 'data-testid': 'login-form', novalidate: false });
   const error = formError(form);
-  form.append(
+  add(form,
     justRegistered ? h('p', { class: 'notice', role: 'status', 'data-testid': 'registered-notice' }, 'Account created. Sign in to continue.') : null,
     field('Email', email),
     field('Password', password),
@@ -43,7 +43,7 @@ export function login(main, _params, ctx) {
       submit.disabled = false;
     }
   });
-  main.append(h('section', { class: 'auth' }, pageTitle('Sign in to Modelyard'), form));
+  add(main, h('section', { class: 'auth' }, pageTitle('Sign in to Modelyard'), form));
   if (justRegistered) password.focus();
 }
 
@@ -54,7 +54,7 @@ export function register(main, _params, ctx) {
   const submit = h('button', { type: 'submit', 'data-testid': 'register-submit' }, 'Create account');
   const form = h('form', { class: 'card narrow', 'data-testid': 'register-form' });
   const error = formError(form);
-  form.append(
+  add(form,
     field('Username', username, '3 to 32 letters, digits, dots, dashes or underscores.'),
     field('Email', email),
     field('Password', password, 'Use a long passphrase.'),
@@ -80,5 +80,5 @@ export function register(main, _params, ctx) {
       submit.disabled = false;
     }
   });
-  main.append(h('section', { class: 'auth' }, pageTitle('Create an account'), form));
+  add(main, h('section', { class: 'auth' }, pageTitle('Create an account'), form));
 }

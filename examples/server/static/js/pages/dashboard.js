@@ -1,10 +1,10 @@
 // The overview: how many datasets, models and runs, and the latest runs.
 
 import { api } from '../api.js';
-import { formatDate, h, pageTitle, statusBadge, table } from '../dom.js';
+import { add, formatDate, h, pageTitle, statusBadge, table } from '../dom.js';
 
 export async function render(main, _params, { signal, user }) {
-  main.append(pageTitle('Dashboard'), h('p', { class: 'lead' }, `Welcome${user ? `, ${user.displayName || user.username}` : ''}.`));
+  add(main, pageTitle('Dashboard'), h('p', { class: 'lead' }, `Welcome${user ? `, ${user.displayName || user.username}` : ''}.`));
   const [{ datasets }, { models }, { runs }] = await Promise.all([
     api('GET', '/api/data', { signal }),
     api('GET', '/api/model', { signal }),
@@ -13,14 +13,14 @@ export async function render(main, _params, { signal, user }) {
   const stat = (label, count, href, testid) =>
     h('a', { class: 'stat card', href, 'data-testid': testid },
       h('span', { class: 'stat-count' }, String(count)), h('span', { class: 'stat-label' }, label));
-  main.append(h('section', { class: 'stats', 'aria-label': 'Counts' },
+  add(main, h('section', { class: 'stats', 'aria-label': 'Counts' },
     stat('Datasets', datasets.length, '#/datasets', 'count-datasets'),
     stat('Models', models.length, '#/models', 'count-models'),
     stat('Training runs', runs.length, '#/training', 'count-runs')));
 
   const modelName = new Map(models.map((m) => [m.id, m.name]));
   const recent = [...runs].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt))).slice(0, 5);
-  main.append(h('section', { 'aria-labelledby': 'recent-runs' },
+  add(main, h('section', { 'aria-labelledby': 'recent-runs' },
     h('h2', { id: 'recent-runs' }, 'Recent runs'),
     recent.length === 0
       ? h('p', { class: 'empty' }, 'No training yet. ', h('a', { href: datasets.length ? '#/models' : '#/datasets' },

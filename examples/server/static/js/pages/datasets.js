@@ -2,17 +2,17 @@
 
 import { api, upload } from '../api.js';
 import {
-  announce, confirmAction, field, fill, formatBytes, formatDate, formatNumber, formError, h, pageTitle, table,
+  add, announce, confirmAction, field, fill, formatBytes, formatDate, formatNumber, formError, h, pageTitle, table,
 } from '../dom.js';
 import { download } from '../download.js';
 
 export async function list(main, _params, { signal }) {
-  main.append(pageTitle('Datasets'));
-  main.append(uploadForm(() => refresh()));
+  add(main, pageTitle('Datasets'));
+  add(main, uploadForm(() => refresh()));
   const listSection = h('section', { 'aria-labelledby': 'datasets-list' }, h('h2', { id: 'datasets-list' }, 'Your datasets'));
   const holder = h('div', { 'data-testid': 'datasets-list' });
   listSection.append(holder);
-  main.append(listSection);
+  add(main, listSection);
 
   async function refresh() {
     const { datasets } = await api('GET', '/api/data', { signal });
@@ -60,7 +60,7 @@ function uploadForm(onUploaded) {
     const chosen = file.files?.[0];
     if (chosen && !name.value.trim()) name.value = chosen.name.replace(/\.[^.]+$/, '');
   });
-  form.append(
+  add(form,
     h('h2', {}, 'Upload a CSV file'),
     h('div', { class: 'grid-2' }, field('File', file, 'Comma, semicolon, tab or pipe separated, with a header row.'), field('Name', name)),
     h('div', { class: 'progress-row', hidden: true }, progress, progressText),
@@ -132,7 +132,7 @@ export async function detail(main, { id }, { signal, go }) {
     api('GET', `/api/data/${encodeURIComponent(id)}`, { signal }),
     api('GET', `/api/data/${encodeURIComponent(id)}/preview?limit=20`, { signal }),
   ]);
-  main.append(
+  add(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/datasets' }, 'Datasets'), ' / ', d.name),
     pageTitle(d.name),
     h('dl', { class: 'facts' },

@@ -2,23 +2,23 @@
 
 import { api } from '../api.js';
 import {
-  announce, confirmAction, field, fill, formatDate, formatNumber, formError, h, hashQuery, pageTitle, table,
+  add, announce, confirmAction, field, fill, formatDate, formatNumber, formError, h, hashQuery, pageTitle, table,
 } from '../dom.js';
 import { download } from '../download.js';
 import { layersEditor } from '../layers-editor.js';
 
 export async function list(main, _params, { signal, go }) {
-  main.append(pageTitle('Models'));
+  add(main, pageTitle('Models'));
   const [{ datasets }, { models }] = await Promise.all([
     api('GET', '/api/data', { signal }),
     api('GET', '/api/model', { signal }),
   ]);
-  main.append(datasets.length === 0
+  add(main, datasets.length === 0
     ? h('p', { class: 'empty card' }, 'A model learns from a dataset. ', h('a', { href: '#/datasets' }, 'Upload one first.'))
     : createForm(datasets, go));
 
   const datasetName = new Map(datasets.map((d) => [d.id, d.name]));
-  main.append(h('section', { 'aria-labelledby': 'models-list' },
+  add(main, h('section', { 'aria-labelledby': 'models-list' },
     h('h2', { id: 'models-list' }, 'Your models'),
     models.length === 0
       ? h('p', { class: 'empty', 'data-testid': 'models-table' }, 'No models yet.')
@@ -27,7 +27,7 @@ export async function list(main, _params, { signal, go }) {
         datasetName.get(m.datasetId) ?? '—',
         m.target,
         m.task,
-        String(m.summary?.totalParams ?? '—'),
+        m.summary ? m.summary.totalParams.toLocaleString() : '—',
         m.latestVersion ? formatDate(m.latestVersion.trainedAt) : 'not yet',
         h('div', { class: 'row-actions' },
           h('a', { class: 'button secondary', href: `#/training?model=${m.id}` }, 'Train'),
@@ -88,7 +88,7 @@ function createForm(datasets, go) {
   target.addEventListener('change', fillFeatures);
   fillTargets();
 
-  form.append(
+  add(form,
     h('h2', {}, 'New model'),
     h('div', { class: 'grid-2' },
       field('Name', name),
@@ -149,7 +149,7 @@ export async function detail(main, { id }, { signal, go }) {
     api('GET', `/api/model/${encodeURIComponent(id)}/summary`, { signal }),
   ]);
   const version = m.latestVersion;
-  main.append(
+  add(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/models' }, 'Models'), ' / ', m.name),
     pageTitle(m.name),
     h('dl', { class: 'facts' },

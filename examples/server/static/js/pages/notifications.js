@@ -1,14 +1,14 @@
 // Notifications: the list, marking read, and new ones arriving live.
 
 import { api } from '../api.js';
-import { announce, fill, formatDate, h, pageTitle } from '../dom.js';
+import { add, announce, fill, formatDate, h, pageTitle } from '../dom.js';
 import * as live from '../live-notifications.js';
 
 export async function render(main, _params, { signal }) {
-  main.append(pageTitle('Notifications'));
+  add(main, pageTitle('Notifications'));
   const markAll = h('button', { type: 'button', class: 'secondary', 'data-testid': 'mark-all-read' }, 'Mark all read');
   const listEl = h('ul', { class: 'notifications', 'data-testid': 'notifications-list', 'aria-live': 'polite' });
-  main.append(h('div', { class: 'actions' }, markAll), listEl);
+  add(main, h('div', { class: 'actions' }, markAll), listEl);
 
   let items = (await api('GET', '/api/notif', { signal })).notifications ?? [];
   live.setAll(items);

@@ -1,17 +1,17 @@
 // Predictions: a form with one input per feature of a trained model; the label and probabilities.
 
 import { api } from '../api.js';
-import { field, fill, formatNumber, formError, h, pageTitle } from '../dom.js';
+import { add, field, fill, formatNumber, formError, h, pageTitle } from '../dom.js';
 
 export async function render(main, { id }, { signal, go }) {
-  main.append(pageTitle('Predict'));
+  add(main, pageTitle('Predict'));
   const { models } = await api('GET', '/api/model', { signal });
   const trained = models.filter((m) => m.latestVersion);
   const picker = h('select', { 'data-testid': 'predict-model', 'aria-label': 'Model' },
     h('option', { value: '' }, trained.length ? 'Choose a trained model…' : 'No trained model yet'),
     trained.map((m) => h('option', { value: m.id, selected: m.id === id }, m.name)));
   picker.addEventListener('change', () => picker.value && go(`/predict/${picker.value}`));
-  main.append(h('div', { class: 'card' }, field('Model', picker,
+  add(main, h('div', { class: 'card' }, field('Model', picker,
     trained.length ? null : 'Train a model first: its latest version answers here.')));
   if (!id) return;
 
@@ -50,13 +50,13 @@ export async function render(main, { id }, { signal, go }) {
   const result = h('section', { class: 'card result', 'aria-live': 'polite', 'data-testid': 'prediction', hidden: true });
   const form = h('form', { class: 'card', 'data-testid': 'predict-form' });
   const error = formError(form);
-  form.append(
+  add(form,
     h('h2', {}, `${model.name}: predict ${model.target}`),
     model.latestVersion ? null : h('p', { class: 'notice' }, 'This model has not been trained yet.'),
     h('div', { class: 'grid-3' }, inputs.map((i) => field(i.name, i.el, i.hint))),
     error.el,
     h('div', { class: 'actions' }, submit, fill));
-  main.append(form, result);
+  add(main, form, result);
 
   let previewRows = null;
   let nextRow = 0;

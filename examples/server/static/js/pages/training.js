@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import {
-  announce, field, fill, formatDate, formatNumber, formError, h, hashQuery, pageTitle, statusBadge, table,
+  add, announce, field, fill, formatDate, formatNumber, formError, h, hashQuery, pageTitle, statusBadge, table,
 } from '../dom.js';
 import { epochChart } from '../charts.js';
 import { eventStream } from '../sse.js';
@@ -10,17 +10,17 @@ import { eventStream } from '../sse.js';
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
 export async function list(main, _params, { signal, go }) {
-  main.append(pageTitle('Training'));
+  add(main, pageTitle('Training'));
   const [{ models }, { runs }] = await Promise.all([
     api('GET', '/api/model', { signal }),
     api('GET', '/api/training', { signal }),
   ]);
-  main.append(models.length === 0
+  add(main, models.length === 0
     ? h('p', { class: 'empty card' }, 'Training needs a model. ', h('a', { href: '#/models' }, 'Create one first.'))
     : startForm(models, go));
   const modelName = new Map(models.map((m) => [m.id, m.name]));
   const sorted = [...runs].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
-  main.append(h('section', { 'aria-labelledby': 'runs-h' },
+  add(main, h('section', { 'aria-labelledby': 'runs-h' },
     h('h2', { id: 'runs-h' }, 'Runs'),
     sorted.length === 0
       ? h('p', { class: 'empty' }, 'No runs yet.')
@@ -49,7 +49,7 @@ function startForm(models, go) {
   const submit = h('button', { type: 'submit', 'data-testid': 'train-submit' }, 'Start training');
   const form = h('form', { class: 'card', 'data-testid': 'train-form' });
   const error = formError(form);
-  form.append(
+  add(form,
     h('h2', {}, 'Start a run'),
     h('div', { class: 'grid-3' },
       field('Model', model),
@@ -114,7 +114,7 @@ export async function detail(main, { id }, { signal }) {
   const epochsBody = h('tbody');
   const finalBox = h('section', { 'aria-labelledby': 'final-h', hidden: true, 'data-testid': 'final-metrics' });
 
-  main.append(
+  add(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/training' }, 'Training'), ' / run'),
     pageTitle(`Training ${model ? model.name : 'run'}`),
     h('dl', { class: 'facts' },
