@@ -153,7 +153,7 @@ async function run() {
   });
 
   const suffix = randomBytes(4).toString('hex');
-  const user = { username: `e2e_${suffix}`, email: `e2e_${suffix}@example.com`, password: 'correct horse battery staple 42' };
+  const user = { username: `e2e_${suffix}`, email: `e2e_${suffix}@example.com`, password: `E2e-${randomBytes(9).toString('hex')}-pass` };
 
   await step(page, 'guard-sends-to-login', async () => {
     await page.goto(`${base}/#/datasets`);

@@ -57,7 +57,7 @@ export function register(main, _params, ctx) {
   add(form,
     field('Username', username, '3 to 32 letters, digits, dots, dashes or underscores.'),
     field('Email', email),
-    field('Password', password, 'Use a long passphrase.'),
+    field('Password', password, 'At least 8 characters; common passwords are refused.'),
     error.el,
     h('div', { class: 'actions' }, submit),
     h('p', {}, 'Have an account? ', h('a', { href: '#/login', 'data-testid': 'to-login' }, 'Sign in')),
