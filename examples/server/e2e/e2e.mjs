@@ -12,6 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,6 +23,7 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const epochs = Number(process.env.E2E_EPOCHS ?? 15);
 const trainTimeout = Number(process.env.E2E_TRAIN_TIMEOUT_MS ?? 300_000);
 const SPECIES = ['setosa', 'versicolor', 'virginica'];
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let server = null;
 let serverLog = null;
@@ -105,12 +107,25 @@ async function screenshot(page, name) {
   return file;
 }
 
+/** Fails on serious or critical WCAG 2 A/AA violations that axe-core finds on the page as it is. */
+async function checkAccessibility(page) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  if (violations.length) throw new Error(`accessibility violations:\n  ${violations.join('\n  ')}`);
+}
+
 /** Runs one step; a screenshot after it either way. Stops the test at the first failure. */
 async function step(page, name, body) {
   const started = Date.now();
   const errorsBefore = pageErrors.length;
   try {
     await body();
+    await checkAccessibility(page);
     if (pageErrors.length > errorsBefore) {
       throw new Error(`uncaught error in the page: ${pageErrors.slice(errorsBefore).join('; ')}`);
     }
@@ -218,6 +233,7 @@ async function run() {
     await byTestId(page, 'layer-remove').nth(2).click();
     expect(await byTestId(page, 'layer-row').count() === 2, 'removing the dropout layer should leave two');
     await byTestId(page, 'layer-units').first().fill('32');
+    await checkAccessibility(page);
     await byTestId(page, 'model-submit').click();
     await page.waitForURL(/#\/models\/[^/?]+$/);
     modelUrl = page.url();
@@ -236,6 +252,7 @@ async function run() {
     await byTestId(page, 'train-batchSize').fill('16');
     await byTestId(page, 'train-learningRate').fill('0.01');
     await byTestId(page, 'train-optimizer').selectOption('adam');
+    await checkAccessibility(page);
     await byTestId(page, 'train-submit').click();
     await page.waitForURL(/#\/training\/[^/?]+$/);
     await byTestId(page, 'loss-chart').waitFor();
@@ -251,6 +268,7 @@ async function run() {
   await step(page, 'predict', async () => {
     await byTestId(page, 'run-predict').click();
     await byTestId(page, 'predict-form').waitFor();
+    await checkAccessibility(page);
     const row = { sepal_length: '5.1', sepal_width: '3.5', petal_length: '1.4', petal_width: '0.2' };
     for (const [name, value] of Object.entries(row)) await byTestId(page, `predict-input-${name}`).fill(value);
     await byTestId(page, 'predict-submit').click();

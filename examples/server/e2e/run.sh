@@ -22,7 +22,7 @@ if ! command -v node >/dev/null; then
   exit 2
 fi
 
-if [[ ! -d node_modules/playwright-core ]]; then
+if [[ ! -d node_modules/playwright-core || ! -d node_modules/axe-core ]]; then
   echo "e2e: installing node dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
