@@ -31,11 +31,21 @@ export function layersEditor(initial = defaultLayers()) {
     listEl.lastElementChild?.querySelector('input, select')?.focus();
   }
 
+  function remove(i) {
+    layers.splice(i, 1);
+    render();
+    // Keep keyboard focus in the editor: on the row that took this one's place, else on "Add".
+    const row = listEl.children[Math.min(i, layers.length - 1)];
+    (row?.querySelector('input, select') ?? el.querySelector('[data-testid=add-dense]')).focus();
+  }
+
   function move(i, delta) {
     const j = i + delta;
     if (j < 0 || j >= layers.length) return;
     [layers[i], layers[j]] = [layers[j], layers[i]];
     render();
+    const buttons = [...(listEl.children[j]?.querySelectorAll('[data-move]') ?? [])].filter((b) => !b.disabled);
+    (buttons.find((b) => b.dataset.move === (delta < 0 ? 'up' : 'down')) ?? buttons[0])?.focus();
   }
 
   function render() {
@@ -68,11 +78,11 @@ export function layersEditor(initial = defaultLayers()) {
         h('span', { class: 'layer-title' }, `${n}. ${title}`),
         h('span', { class: 'layer-controls' }, controls),
         h('span', { class: 'layer-buttons' },
-          h('button', { type: 'button', class: 'icon', 'aria-label': `Move layer ${n} up`, disabled: i === 0, onclick: () => move(i, -1) }, '↑'),
-          h('button', { type: 'button', class: 'icon', 'aria-label': `Move layer ${n} down`, disabled: i === layers.length - 1, onclick: () => move(i, 1) }, '↓'),
+          h('button', { type: 'button', class: 'icon', 'aria-label': `Move layer ${n} up`, 'data-move': 'up', disabled: i === 0, onclick: () => move(i, -1) }, '↑'),
+          h('button', { type: 'button', class: 'icon', 'aria-label': `Move layer ${n} down`, 'data-move': 'down', disabled: i === layers.length - 1, onclick: () => move(i, 1) }, '↓'),
           h('button', {
             type: 'button', class: 'icon danger', 'aria-label': `Remove layer ${n}`, 'data-testid': 'layer-remove',
-            onclick: () => { layers.splice(i, 1); render(); },
+            onclick: () => remove(i),
           }, '✕')));
     }));
     if (layers.length === 0) listEl.append(h('li', { class: 'empty' }, 'No hidden layers: a linear model.'));
