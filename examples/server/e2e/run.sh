@@ -27,4 +27,6 @@ if [[ ! -d node_modules/playwright-core || ! -d node_modules/axe-core ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The SSE reader first: quick, and a broken reader would only show as a stuck chart below.
+node --test sse-parser.test.mjs
 exec node e2e.mjs
