@@ -25,11 +25,11 @@ export async function render(main, _params, { signal, user }) {
     recent.length === 0
       ? h('p', { class: 'empty' }, 'No training yet. ', h('a', { href: datasets.length ? '#/models' : '#/datasets' },
         datasets.length ? 'Create a model and train it.' : 'Start by uploading a dataset.'))
-      : table(['Model', 'Status', 'Epochs', 'Started', ''], recent.map((r) => [
+      : table(['Model', 'Status', 'Epochs', 'Queued', ''], recent.map((r) => [
         modelName.get(r.modelId) ?? r.modelId,
         statusBadge(r.status),
         `${r.history?.length ?? 0} / ${r.params?.epochs ?? '?'}`,
         formatDate(r.createdAt),
-        h('a', { href: `#/training/${r.id}` }, 'Open'),
+        h('a', { href: `#/training/${r.id}`, 'aria-label': `Open the run of ${modelName.get(r.modelId) ?? 'a model'}` }, 'Open'),
       ]), { 'data-testid': 'recent-runs' })));
 }

@@ -30,7 +30,7 @@ export async function list(main, _params, { signal, go }) {
         `${r.history?.length ?? 0} / ${r.params?.epochs ?? '?'}`,
         r.params?.optimizer ?? '—',
         formatDate(r.createdAt),
-        h('a', { href: `#/training/${r.id}`, 'data-testid': 'run-link' }, 'Open'),
+        h('a', { href: `#/training/${r.id}`, 'data-testid': 'run-link', 'aria-label': `Open the run of ${modelName.get(r.modelId) ?? 'a model'}` }, 'Open'),
       ]), { 'data-testid': 'runs-table' })));
 }
 
