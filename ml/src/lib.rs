@@ -1,2 +1,53 @@
 //! Modelyard's default [`modelyard_core::Trainer`]: preprocessing fitted on the training split,
 //! MLPs on candle (CPU), metrics and `weights.safetensors` + `model.json` artifacts.
+//!
+//! Training is deterministic for a seed on one machine: weights are initialised and batches
+//! shuffled from the crate's own seeded generator ([`rng::SeededRng`]), never candle's. For
+//! speed, set `RAYON_NUM_THREADS` before the process starts threads: candle reads it on every
+//! matrix product and otherwise re-detects the CPUs each time.
+
+pub mod artifact;
+pub mod checkpoint;
+pub mod inference;
+pub mod metrics;
+pub mod network;
+pub mod optim;
+pub mod preprocess;
+pub mod rng;
+mod train;
+
+use modelyard_core::{
+    CancelToken, Checkpoint, Evaluation, Prediction, Result, Table, Trainer, TrainingInput,
+    TrainingObserver, TrainingOutcome,
+};
+
+/// The candle trainer: dense, dropout and batch-norm layers; SGD, Adam, AdamW; CPU only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CandleTrainer;
+
+impl CandleTrainer {
+    /// A trainer.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl Trainer for CandleTrainer {
+    fn train(
+        &self,
+        input: TrainingInput<'_>,
+        resume: Option<Checkpoint>,
+        observer: &mut dyn TrainingObserver,
+        cancel: &CancelToken,
+    ) -> Result<TrainingOutcome> {
+        train::train(input, resume, observer, cancel)
+    }
+
+    fn predict(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>> {
+        inference::predict(files, table)
+    }
+
+    fn evaluate(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation> {
+        inference::evaluate(files, table)
+    }
+}

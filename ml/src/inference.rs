@@ -1,0 +1,124 @@
+//! Inference: the eval-mode forward pass in chunks, predictions and evaluations of an artifact.
+
+use std::collections::BTreeMap;
+
+use candle_core::{Device, Tensor};
+use modelyard_core::{Evaluation, Prediction, Result, Table, Task};
+
+use crate::artifact::{self, LoadedModel};
+use crate::metrics;
+use crate::network::{Mode, Network, candle_err};
+use crate::preprocess::{EncodedTarget, labelled_rows};
+
+/// Rows per inference chunk: bounds the activations held at once.
+const CHUNK_ROWS: usize = 4096;
+
+/// Network outputs (logits or scaled values), row-major, for the encoded rows `x`.
+pub fn infer(network: &Network, params: &[f32], stats: &[f32], x: &[f32]) -> Result<Vec<f32>> {
+    let width = network.input_width.max(1);
+    let rows = x.len() / width;
+    let tensors = network.tensors(params)?;
+    let mut out = Vec::with_capacity(rows * network.outputs);
+    for start in (0..rows).step_by(CHUNK_ROWS) {
+        let end = (start + CHUNK_ROWS).min(rows);
+        let chunk = Tensor::from_slice(&x[start * width..end * width], (end - start, width), &Device::Cpu)
+            .map_err(candle_err)?;
+        let y = network.forward(&tensors, &chunk, &mut Mode::Eval { stats })?;
+        out.extend(y.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(candle_err)?);
+    }
+    Ok(out)
+}
+
+/// Class probabilities of one row of logits, computed in f64.
+pub fn softmax(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(f64::from(x)));
+    let exps: Vec<f64> = logits.iter().map(|&x| (f64::from(x) - max).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+/// Index of the largest value (the first on ties).
+pub fn argmax(values: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Mean loss of `outputs` against `targets`: cross-entropy for classes, squared error of the
+/// scaled value otherwise.
+pub fn mean_loss(outputs: &[f32], targets: &[EncodedTarget], width: usize) -> f64 {
+    if targets.is_empty() {
+        return 0.0;
+    }
+    let total: f64 = outputs
+        .chunks_exact(width)
+        .zip(targets)
+        .map(|(row, target)| match target {
+            EncodedTarget::Class(c) => {
+                let max = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(f64::from(x)));
+                let log_sum = row.iter().map(|&x| (f64::from(x) - max).exp()).sum::<f64>().ln();
+                log_sum + max - f64::from(row[*c as usize])
+            }
+            EncodedTarget::Value(y) => (f64::from(row[0]) - f64::from(*y)).powi(2),
+        })
+        .sum();
+    total / targets.len() as f64
+}
+
+/// Predicts every row of `table`.
+pub fn predict(files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>> {
+    let model = artifact::load(files)?;
+    let rows: Vec<usize> = (0..table.rows).collect();
+    let outputs = run(&model, table, &rows)?;
+    let prep = &model.file.preprocessing;
+    Ok(outputs
+        .chunks_exact(model.network.outputs)
+        .map(|row| match model.file.task {
+            Task::Classification => {
+                let probabilities = softmax(row);
+                let classes = prep.classes();
+                Prediction::Class {
+                    label: classes[argmax(row) as usize].clone(),
+                    probabilities: classes.iter().cloned().zip(probabilities).collect::<BTreeMap<_, _>>(),
+                }
+            }
+            Task::Regression => Prediction::Value { value: prep.decode_value(f64::from(row[0])) },
+        })
+        .collect())
+}
+
+/// Scores the artifact on the labelled rows of `table`.
+pub fn evaluate(files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation> {
+    let model = artifact::load(files)?;
+    let rows = labelled_rows(table, &model.file.target)?;
+    let prep = &model.file.preprocessing;
+    let targets = prep.encode_targets(table, &rows)?;
+    let outputs = run(&model, table, &rows)?;
+    let width = model.network.outputs;
+    let loss = mean_loss(&outputs, &targets, width);
+    Ok(match model.file.task {
+        Task::Classification => {
+            let actual: Vec<u32> = targets
+                .iter()
+                .map(|t| if let EncodedTarget::Class(c) = t { *c } else { 0 })
+                .collect();
+            let predicted: Vec<u32> = outputs.chunks_exact(width).map(argmax).collect();
+            metrics::classification(prep.classes(), &actual, &predicted, loss)
+        }
+        Task::Regression => {
+            let actual = prep.target_values(table, &rows)?;
+            let predicted: Vec<f64> =
+                outputs.iter().map(|&y| prep.decode_value(f64::from(y))).collect();
+            metrics::regression(&actual, &predicted, loss)
+        }
+    })
+}
+
+fn run(model: &LoadedModel, table: &Table, rows: &[usize]) -> Result<Vec<f32>> {
+    let x = model.file.preprocessing.encode_features(table, rows)?;
+    infer(&model.network, &model.params, &model.stats, &x)
+}
