@@ -203,6 +203,9 @@ export async function detail(main, { id }, { signal }) {
             run = { ...run, status: data.status, error: data.error ?? run.error };
             renderStatus();
             if (FINAL.has(data.status)) break;
+          } else if (event === 'error') {
+            // The server could not read the run's progress; reload it after this stream ends.
+            announce(`Live progress interrupted: ${data?.error?.message ?? data?.message ?? data}`);
           }
         }
       } catch (err) {
