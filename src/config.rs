@@ -28,6 +28,12 @@ pub struct Config {
     pub cache_policy: CachePolicy,
     /// The training engine; without one this process serves but does not train.
     pub trainer: Option<Arc<dyn Trainer>>,
+    /// A Redis URL (`redis://host:6379/0`) for the cache, the job queue and live events, shared
+    /// by every process using it (needs the `redis` feature). Without one they stay embedded
+    /// (sled) or in-process.
+    pub cache: Option<String>,
+    /// The prefix of every Redis key, so deployments can share one server.
+    pub cache_namespace: String,
 }
 
 impl Config {
@@ -41,6 +47,8 @@ impl Config {
             training: TrainingConfig::default(),
             cache_policy: CachePolicy::default(),
             trainer: None,
+            cache: None,
+            cache_namespace: "modelyard".to_owned(),
         })
     }
 

@@ -42,6 +42,20 @@ use modelyard_core::training::{TrainingService, WorkerHandle};
 use modelyard_core::{Backend, Stores};
 use tokio::sync::Mutex;
 
+/// `backend` with Redis as its cache, job queue and event bus.
+#[cfg(feature = "redis")]
+async fn attach_redis(backend: Backend, url: &str, namespace: &str) -> Result<Backend> {
+    Ok(modelyard_storage_redis::RedisStore::connect(url, namespace).await?.attach(backend))
+}
+
+/// Without the `redis` feature a Redis URL is refused, not ignored.
+#[cfg(not(feature = "redis"))]
+async fn attach_redis(_: Backend, url: &str, _: &str) -> Result<Backend> {
+    Err(Error::NotSupported(format!(
+        "{url}: Redis support is not built in (enable the `redis` feature of modelyard)"
+    )))
+}
+
 /// An open Modelyard: the entry point. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Modelyard {
@@ -64,6 +78,10 @@ impl Modelyard {
         let config = config.into_config()?;
         let (backend, data_dir) = match &config.store {
             StoreUrl::Sled(dir) => (open_sled(dir)?, dir.clone()),
+        };
+        let backend = match &config.cache {
+            Some(url) => attach_redis(backend, url, &config.cache_namespace).await?,
+            None => backend,
         };
         let stores = with_read_through_cache(fill_defaults(backend)?, &config.cache_policy);
         let secret = match &config.jwt_secret {
