@@ -59,6 +59,12 @@ impl Session {
         self.yard.inner.auth.change_password(owner, current, new).await
     }
 
+    /// Deletes the account after checking its password; every token of it stops working.
+    pub async fn delete_account(&self, password: &str) -> Result<()> {
+        let owner = self.owner().await?;
+        self.yard.inner.auth.delete_account(owner, password).await
+    }
+
     /// Uploads a CSV dataset: checked, profiled and stored, or refused with nothing stored.
     pub async fn upload_dataset(&self, name: &str, source: Upload) -> Result<Dataset> {
         let owner = self.owner().await?;

@@ -1,3 +1,94 @@
 //! `modelyard-server`: the REST API of DESIGN.md §9 and the web dashboard, on the facade.
 
-fn main() {}
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use modelyard::Modelyard;
+use modelyard_server::config::{Args, Role};
+use modelyard_server::{AppState, app, bench_hello_app, health_app, serve};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let started = Instant::now();
+    let args = Args::parse();
+    init_logs(args.log_json);
+    match run(args, started).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("modelyard-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
+    let config = args.facade_config()?;
+    if config.jwt_secret.is_none() {
+        tracing::warn!(
+            "MODELYARD_JWT_SECRET is not set: using a development secret kept in the data \
+             directory (jwt-secret); set the variable in production"
+        );
+    }
+    if config.trainer.is_none() && args.role != Role::Api {
+        tracing::warn!("this build has no trainer: runs are queued but not trained here");
+    }
+    let settings = args.settings(&config);
+    let yard = Modelyard::open(config).await?;
+    let state = AppState::new(yard.clone(), settings);
+    let router = match args.role {
+        Role::Worker => health_app(state.clone()),
+        Role::Api | Role::All => app(state.clone()),
+    };
+    let listener = TcpListener::bind(args.bind).await?;
+    let address = listener.local_addr()?;
+    if let Some(bench) = args.bench_hello {
+        let bench_listener = TcpListener::bind(bench).await?;
+        println!("bench hello route on http://{}", bench_listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(bench_listener, bench_hello_app()).await });
+    }
+    println!("modelyard-server listening on http://{address}");
+    tracing::info!(%address, role = ?args.role, startup_ms = started.elapsed().as_millis(), "ready");
+    serve(listener, router, state, shutdown_signal()).await?;
+    tracing::info!("stopping workers: running trainings checkpoint and return to the queue");
+    yard.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_logs(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sled=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            futures::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => futures::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = futures::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,114 @@
+//! Command-line flags and environment variables, turned into the facade's [`Config`] and the
+//! server's [`ServerSettings`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use modelyard::{Config, Result};
+
+use crate::middleware::rate_limit::RateSpec;
+use crate::state::ServerSettings;
+
+/// What this process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Serves HTTP only; other processes train.
+    Api,
+    /// Trains only (answers `/healthz` and `/readyz`).
+    Worker,
+    /// Serves HTTP and trains.
+    All,
+}
+
+/// `modelyard-server` flags; each can also be set by its environment variable.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "modelyard-server", version, about = "Modelyard's REST API and web dashboard")]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "MODELYARD_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// Where records live.
+    #[arg(long, env = "MODELYARD_STORE", default_value = "sled://./modelyard-data")]
+    pub store: String,
+    /// A Redis URL (`redis://host:6379/0`) for the cache, job queue and live events shared by
+    /// every process; without it (or with `memory`) they stay in this process.
+    #[arg(long, env = "MODELYARD_CACHE")]
+    pub cache: Option<String>,
+    /// HS256 secret for access tokens (at least 32 bytes). Without it, a development secret is
+    /// generated once and kept in the data directory.
+    #[arg(long, env = "MODELYARD_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Training workers in this process (default 1; 0 with `--role api`).
+    #[arg(long, env = "MODELYARD_WORKERS")]
+    pub workers: Option<usize>,
+    /// `api`, `worker` or `all`.
+    #[arg(long, env = "MODELYARD_ROLE", value_enum, default_value = "all")]
+    pub role: Role,
+    /// The dashboard's directory (default: the `static` folder of this crate).
+    #[arg(long, env = "MODELYARD_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Origins allowed to call the API from a browser, comma-separated.
+    #[arg(long = "cors-origin", env = "MODELYARD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Largest dataset upload, in MiB (default 100).
+    #[arg(long, env = "MODELYARD_MAX_UPLOAD_MB")]
+    pub max_upload_mb: Option<u64>,
+    /// Requests per second allowed per client on the API besides sign-in (0 turns it off).
+    #[arg(long, env = "MODELYARD_API_RATE_LIMIT", default_value_t = 1000.0)]
+    pub api_rate_limit: f64,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "MODELYARD_LOG_JSON")]
+    pub log_json: bool,
+    /// Also serve a bare hello-world router at this address, as a load-test baseline.
+    #[arg(long, hide = true)]
+    pub bench_hello: Option<SocketAddr>,
+}
+
+impl Args {
+    /// The facade's configuration.
+    pub fn facade_config(&self) -> Result<Config> {
+        let mut config = Config::new(&self.store)?;
+        match self.cache.as_deref().map(str::trim) {
+            None | Some("" | "memory") => {}
+            Some(url) => config.cache = Some(url.to_owned()),
+        }
+        if let Some(secret) = &self.jwt_secret {
+            config.jwt_secret = Some(secret.as_bytes().to_vec());
+        }
+        if let Some(mb) = self.max_upload_mb {
+            config.datasets.max_upload_bytes = mb.saturating_mul(1024 * 1024);
+        }
+        config.training.workers = match (self.role, self.workers) {
+            (Role::Api, _) => 0,
+            (_, Some(workers)) => workers,
+            (_, None) => config.training.workers,
+        };
+        Ok(config)
+    }
+
+    /// The server's own settings, given the facade configuration it will open.
+    pub fn settings(&self, config: &Config) -> ServerSettings {
+        let defaults = ServerSettings::default();
+        ServerSettings {
+            max_upload_bytes: config.datasets.max_upload_bytes,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .filter(|o| !o.trim().is_empty())
+                .cloned()
+                .collect(),
+            static_dir: Some(self.static_dir.clone().unwrap_or_else(crate::default_static_dir)),
+            api_rate: (self.api_rate_limit > 0.0).then(|| RateSpec {
+                burst: burst_for(self.api_rate_limit),
+                per_second: self.api_rate_limit,
+            }),
+            ..defaults
+        }
+    }
+}
+
+fn burst_for(per_second: f64) -> u32 {
+    // Two seconds' worth; float to integer clamped so the cast cannot overflow.
+    (per_second * 2.0).clamp(1.0, f64::from(u32::MAX)) as u32
+}

@@ -1,0 +1,171 @@
+//! `/api/training`: start, list, read, history, cancel, and live events over Server-Sent Events.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use modelyard::{
+    EarlyStopping, EpochMetrics, ModelId, Optimizer, RunEvent, RunId, TrainParams, TrainingRun,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::bearer::{Authed, StreamAuthed};
+use crate::error::{ApiError, ApiJson, ApiResult, ErrorBody, Id};
+use crate::state::AppState;
+
+/// `POST /api/training/start` body; omitted settings take the facade's defaults.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartBody {
+    /// The model to train.
+    #[schema(value_type = String, format = Uuid)]
+    pub model_id: ModelId,
+    /// Passes over the training split.
+    pub epochs: u32,
+    /// Rows per optimizer step.
+    pub batch_size: u32,
+    /// Step size.
+    pub learning_rate: f64,
+    /// `sgd`, `adam` (default) or `adamw`.
+    #[schema(value_type = Option<String>)]
+    pub optimizer: Option<Optimizer>,
+    /// Momentum for SGD.
+    pub momentum: Option<f64>,
+    /// L2 penalty or decoupled decay.
+    pub weight_decay: Option<f64>,
+    /// Fraction of rows held out for validation.
+    pub validation_split: Option<f64>,
+    /// Seed: same seed, same data, same metrics.
+    pub seed: Option<u64>,
+    /// `{patience, minDelta}`.
+    #[schema(value_type = Option<Object>)]
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl StartBody {
+    fn params(&self) -> TrainParams {
+        let defaults = TrainParams::default();
+        TrainParams {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            optimizer: self.optimizer.unwrap_or(defaults.optimizer),
+            momentum: self.momentum.unwrap_or(defaults.momentum),
+            weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
+            validation_split: self.validation_split.unwrap_or(defaults.validation_split),
+            seed: self.seed.unwrap_or(defaults.seed),
+            early_stopping: self.early_stopping.clone(),
+        }
+    }
+}
+
+/// `{run}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunBody {
+    /// The run with its status and history.
+    #[schema(value_type = Object)]
+    pub run: TrainingRun,
+}
+
+/// `{runs}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunsBody {
+    /// The user's runs, newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub runs: Vec<TrainingRun>,
+}
+
+/// `{history}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryBody {
+    /// One entry per completed epoch.
+    #[schema(value_type = Vec<Object>)]
+    pub history: Vec<EpochMetrics>,
+}
+
+/// Queues a training run of a model; 409 if the model already has an active run.
+#[utoipa::path(post, path = "/api/training/start", tag = "training", security(("bearer" = [])),
+    request_body = StartBody,
+    responses((status = 202, body = RunBody), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn start(
+    Authed(session): Authed,
+    ApiJson(body): ApiJson<StartBody>,
+) -> ApiResult<impl IntoResponse> {
+    let run = session.train(body.model_id, body.params()).await?;
+    Ok((StatusCode::ACCEPTED, Json(RunBody { run: run.get().await? })))
+}
+
+/// The user's runs.
+#[utoipa::path(get, path = "/api/training", tag = "training", security(("bearer" = [])),
+    responses((status = 200, body = RunsBody), (status = 401, body = ErrorBody)))]
+pub async fn list(Authed(session): Authed) -> ApiResult<Json<RunsBody>> {
+    Ok(Json(RunsBody { runs: session.runs().await? }))
+}
+
+/// One run.
+#[utoipa::path(get, path = "/api/training/{id}", tag = "training", security(("bearer" = [])),
+    params(("id" = String, Path, description = "run id")),
+    responses((status = 200, body = RunBody), (status = 404, body = ErrorBody)))]
+pub async fn get(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<Json<RunBody>> {
+    Ok(Json(RunBody { run: session.run(id).await?.get().await? }))
+}
+
+/// A run's per-epoch metrics so far.
+#[utoipa::path(get, path = "/api/training/{id}/history", tag = "training",
+    security(("bearer" = [])), params(("id" = String, Path, description = "run id")),
+    responses((status = 200, body = HistoryBody), (status = 404, body = ErrorBody)))]
+pub async fn history(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<Json<HistoryBody>> {
+    Ok(Json(HistoryBody { history: session.run(id).await?.history().await? }))
+}
+
+/// Asks a run to stop: a queued run ends at once, a running one within one batch.
+#[utoipa::path(post, path = "/api/training/{id}/cancel", tag = "training",
+    security(("bearer" = [])), params(("id" = String, Path, description = "run id")),
+    responses((status = 202, body = RunBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn cancel(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<impl IntoResponse> {
+    let run = session.run(id).await?.cancel().await?;
+    Ok((StatusCode::ACCEPTED, Json(RunBody { run })))
+}
+
+/// Live progress as Server-Sent Events: the history so far as `epoch` events, then live `epoch`
+/// and `status` events; the stream ends after the final status. The token may be sent as
+/// `?access_token=` for `EventSource`.
+#[utoipa::path(get, path = "/api/training/{id}/events", tag = "training",
+    security(("bearer" = [])), params(("id" = String, Path, description = "run id")),
+    responses((status = 200, content_type = "text/event-stream",
+        description = "`event: epoch` with the epoch's metrics, `event: status` with `{status, error}`"),
+        (status = 404, body = ErrorBody)))]
+pub async fn events(
+    State(state): State<AppState>,
+    StreamAuthed(session): StreamAuthed,
+    Id(id): Id<RunId>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let events = session.run(id).await?.events().await?;
+    let shutdown = state.shutdown_token().clone().cancelled_owned();
+    let stream = events.map(|event| Ok(run_event(event))).take_until(shutdown);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn run_event(event: modelyard::Result<RunEvent>) -> Event {
+    let result = match event {
+        Ok(RunEvent::Epoch { metrics }) => Event::default().event("epoch").json_data(&metrics),
+        Ok(RunEvent::Status { status, error }) => Event::default()
+            .event("status")
+            .json_data(serde_json::json!({ "status": status, "error": error })),
+        Err(err) => {
+            let status = ApiError(err.clone()).status().as_u16();
+            Event::default().event("error").json_data(
+                serde_json::json!({ "code": err.code(), "message": err.to_string(), "status": status }),
+            )
+        }
+    };
+    result.unwrap_or_else(|_| Event::default().event("error").data("unserialisable event"))
+}

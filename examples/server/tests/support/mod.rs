@@ -1,0 +1,432 @@
+//! A real server on a loopback port over a fresh sled directory, a deterministic trainer, and
+//! HTTP helpers for the tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use modelyard::core::{
+    CancelToken, Checkpoint, ColumnValues, ConfusionMatrix, EpochMetrics, Error, Evaluation,
+    Prediction, Result, Table, TrainedModel, Trainer, TrainingInput, TrainingObserver,
+    TrainingOutcome,
+};
+use modelyard::{Config, Modelyard};
+use modelyard_server::{AppState, ServerSettings, app, serve};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const SECRET: &[u8] = b"server-test-secret-server-test-secret!!";
+pub const PASSWORD: &str = "a long enough passphrase";
+pub const IRIS: &[u8] = include_bytes!("../../../data/iris.csv");
+
+/// A trainer whose numbers follow from the epoch (loss `1/e`), whose model predicts the
+/// majority class, and whose every epoch takes `batches * batch_time`.
+pub struct StepTrainer {
+    pub batches: u32,
+    pub batch_time: Duration,
+}
+
+impl StepTrainer {
+    pub fn quick() -> Arc<Self> {
+        Arc::new(Self { batches: 2, batch_time: Duration::from_millis(2) })
+    }
+
+    pub fn slow() -> Arc<Self> {
+        Arc::new(Self { batches: 20, batch_time: Duration::from_millis(50) })
+    }
+}
+
+impl Trainer for StepTrainer {
+    fn train(
+        &self,
+        input: TrainingInput<'_>,
+        resume: Option<Checkpoint>,
+        observer: &mut dyn TrainingObserver,
+        cancel: &CancelToken,
+    ) -> Result<TrainingOutcome> {
+        let start = resume.map_or(1, |cp| cp.epoch + 1);
+        for epoch in start..=input.params.epochs {
+            for _ in 0..self.batches {
+                if cancel.is_cancelled() {
+                    return Ok(TrainingOutcome::Cancelled);
+                }
+                std::thread::sleep(self.batch_time);
+            }
+            let metrics = EpochMetrics {
+                epoch,
+                loss: 1.0 / f64::from(epoch),
+                accuracy: Some(1.0 - 1.0 / f64::from(epoch + 1)),
+                r2: None,
+                val_loss: None,
+                val_accuracy: None,
+                val_r2: None,
+                learning_rate: input.params.learning_rate,
+                duration_ms: 1,
+                samples_per_sec: 1.0,
+            };
+            observer
+                .on_epoch(&metrics, &Checkpoint { epoch, state: epoch.to_be_bytes().to_vec() })?;
+        }
+        let label = majority(input.table.column(&input.model.target).expect("target column"));
+        Ok(TrainingOutcome::Trained(TrainedModel {
+            files: vec![
+                (
+                    "model.json".into(),
+                    json!({ "label": label, "target": input.model.target })
+                        .to_string()
+                        .into_bytes(),
+                ),
+                ("weights.safetensors".into(), vec![0u8; 16]),
+            ],
+            metrics: BTreeMap::from([("loss".to_owned(), 1.0 / f64::from(input.params.epochs))]),
+        }))
+    }
+
+    fn predict(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>> {
+        let label = stored_label(files)?;
+        Ok((0..table.rows)
+            .map(|_| Prediction::Class {
+                label: label.clone(),
+                probabilities: BTreeMap::from([(label.clone(), 1.0)]),
+            })
+            .collect())
+    }
+
+    fn evaluate(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation> {
+        let label = stored_label(files)?;
+        let model: Value = serde_json::from_slice(
+            &files
+                .iter()
+                .find(|(n, _)| n == "model.json")
+                .ok_or_else(|| Error::internal("no model.json"))?
+                .1,
+        )?;
+        let target = table
+            .column(model["target"].as_str().unwrap_or_default())
+            .ok_or_else(|| Error::validation("target", "missing from the table"))?;
+        let actual: Vec<String> = match &target.values {
+            ColumnValues::Text(values) => values.iter().flatten().cloned().collect(),
+            ColumnValues::Numeric(values) => values.iter().flatten().map(f64::to_string).collect(),
+        };
+        let mut labels: Vec<String> = actual.clone();
+        labels.sort();
+        labels.dedup();
+        let predicted = labels.iter().position(|l| *l == label).unwrap_or(0);
+        let mut matrix = vec![vec![0u64; labels.len()]; labels.len()];
+        for value in &actual {
+            let row = labels.iter().position(|l| l == value).unwrap_or(0);
+            matrix[row][predicted] += 1;
+        }
+        let hits = actual.iter().filter(|v| **v == label).count();
+        let accuracy = hits as f64 / actual.len().max(1) as f64;
+        Ok(Evaluation {
+            metrics: BTreeMap::from([("accuracy".to_owned(), accuracy)]),
+            per_class: None,
+            confusion_matrix: Some(ConfusionMatrix { labels, matrix }),
+        })
+    }
+}
+
+fn stored_label(files: &[(String, Vec<u8>)]) -> Result<String> {
+    let (_, json) = files
+        .iter()
+        .find(|(n, _)| n == "model.json")
+        .ok_or_else(|| Error::internal("no model.json"))?;
+    let model: Value = serde_json::from_slice(json)?;
+    Ok(model["label"].as_str().unwrap_or_default().to_owned())
+}
+
+fn majority(column: &modelyard::core::TableColumn) -> String {
+    let mut counts = BTreeMap::<String, usize>::new();
+    match &column.values {
+        ColumnValues::Text(values) => {
+            values.iter().flatten().for_each(|v| *counts.entry(v.clone()).or_default() += 1)
+        }
+        ColumnValues::Numeric(values) => {
+            values.iter().flatten().for_each(|v| *counts.entry(v.to_string()).or_default() += 1)
+        }
+    }
+    counts.into_iter().max_by_key(|(_, c)| *c).map(|(v, _)| v).unwrap_or_default()
+}
+
+/// A running server and a client for it.
+pub struct TestServer {
+    pub base: String,
+    pub client: Client,
+    pub yard: Modelyard,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// How to start a test server.
+pub struct Options {
+    pub trainer: Option<Arc<dyn Trainer>>,
+    pub settings: ServerSettings,
+    pub max_upload_bytes: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            trainer: Some(StepTrainer::quick()),
+            settings: ServerSettings {
+                static_dir: Some(modelyard_server::default_static_dir()),
+                ..ServerSettings::default()
+            },
+            max_upload_bytes: None,
+        }
+    }
+}
+
+pub fn facade_config(dir: &std::path::Path, trainer: Option<Arc<dyn Trainer>>) -> Config {
+    let mut config = Config::new(&format!("sled://{}", dir.display())).unwrap();
+    config.jwt_secret = Some(SECRET.to_vec());
+    config.training.lease = Duration::from_secs(2);
+    config.training.heartbeat = Duration::from_millis(300);
+    config.training.poll_interval = Duration::from_millis(20);
+    // Explicit either way, so the tests do not depend on the build's default trainer.
+    config.trainer = trainer;
+    config
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = facade_config(dir.path(), options.trainer);
+        if let Some(limit) = options.max_upload_bytes {
+            config.datasets.max_upload_bytes = limit;
+        }
+        let settings = ServerSettings {
+            max_upload_bytes: config.datasets.max_upload_bytes,
+            ..options.settings
+        };
+        let yard = Modelyard::open(config).await.unwrap();
+        let state = AppState::new(yard.clone(), settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, app(state.clone()), state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Self { base, client, yard, state, stop: Some(stop), task: Some(task), _dir: dir }
+    }
+
+    /// Stops serving like a SIGTERM would, then stops the workers.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("graceful shutdown within 10 s")
+                .unwrap()
+                .unwrap();
+        }
+        self.yard.shutdown().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::POST, path, token).json(&body).send().await.unwrap()
+    }
+
+    /// Registers `name` and returns its token.
+    pub async fn register(&self, name: &str) -> String {
+        let response = self
+            .post(
+                "/api/auth/register",
+                None,
+                json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        name: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> Response {
+        let form = reqwest::multipart::Form::new()
+            .text("name", name.to_owned())
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()));
+        self.request(Method::POST, "/api/data", Some(token)).multipart(form).send().await.unwrap()
+    }
+
+    /// Uploads iris; returns the dataset id.
+    pub async fn upload_iris(&self, token: &str) -> String {
+        let response = self.upload(token, "iris", "iris.csv", IRIS.to_vec()).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["dataset"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a model on a dataset; returns its id.
+    pub async fn create_model(&self, token: &str, dataset: &str) -> String {
+        let response = self
+            .post(
+                "/api/model",
+                Some(token),
+                json!({ "name": "iris mlp", "datasetId": dataset, "target": "species",
+                        "layers": [{ "type": "dense", "units": 8, "activation": "relu" }] }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        body["model"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Starts a run; returns its id.
+    pub async fn start_run(&self, token: &str, model: &str, epochs: u32) -> String {
+        let response = self
+            .post(
+                "/api/training/start",
+                Some(token),
+                json!({ "modelId": model, "epochs": epochs, "batchSize": 16, "learningRate": 0.01 }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        body["run"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls a run until its status is final; returns the run.
+    pub async fn wait_run(&self, token: &str, run: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let body: Value =
+                self.get(&format!("/api/training/{run}"), token).await.json().await.unwrap();
+            let status = body["run"]["status"].as_str().unwrap().to_owned();
+            if ["completed", "failed", "cancelled"].contains(&status.as_str()) {
+                return body["run"].clone();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "run {run} still {status}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The user's notifications once there are any.
+    pub async fn notifications_soon(&self, token: &str) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let body: Value = self.get("/api/notif", token).await.json().await.unwrap();
+            let notes = body["notifications"].as_array().unwrap().clone();
+            if !notes.is_empty() || tokio::time::Instant::now() > deadline {
+                return notes;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A trained iris model: (dataset id, model id, run id).
+    pub async fn trained_model(&self, token: &str) -> (String, String, String) {
+        let dataset = self.upload_iris(token).await;
+        let model = self.create_model(token, &dataset).await;
+        let run = self.start_run(token, &model, 3).await;
+        let finished = self.wait_run(token, &run).await;
+        assert_eq!(finished["status"], "completed", "{finished}");
+        (dataset, model, run)
+    }
+}
+
+/// The error body's code, after checking the status.
+pub async fn error_code(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status, "{:?}", response.headers());
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].is_string(), "{body}");
+    body["error"].clone()
+}
+
+/// Reads Server-Sent Events until the stream ends or `stop` says so: (event, data) pairs.
+pub async fn read_sse(
+    response: Response,
+    mut stop: impl FnMut(&str, &Value) -> bool,
+) -> Vec<(String, Value)> {
+    use futures::StreamExt;
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, stream.next()).await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if data.is_empty() {
+                continue; // keep-alive comment
+            }
+            let value: Value = serde_json::from_str(&data).unwrap();
+            let done = stop(&name, &value);
+            events.push((name, value));
+            if done {
+                return events;
+            }
+        }
+    }
+    events
+}
+
+/// Sends `request_head` (and `body`) as raw bytes, so paths reach the server exactly as written
+/// (no client-side normalisation of `..`); returns the status and the body.
+pub async fn raw_http(base: &str, request_head: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request_head.as_bytes()).await.unwrap();
+    let _ = stream.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// `GET path` with a bearer token, the path sent byte for byte.
+pub async fn raw_get(base: &str, path: &str, token: &str) -> (u16, String) {
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    raw_http(base, &head, b"").await
+}
