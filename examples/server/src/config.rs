@@ -112,3 +112,57 @@ fn burst_for(per_second: f64) -> u32 {
     // Two seconds' worth; float to integer clamped so the cast cannot overflow.
     (per_second * 2.0).clamp(1.0, f64::from(u32::MAX)) as u32
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_serve_sled_on_loopback_port_3000() {
+        let args = Args::try_parse_from(["modelyard-server"]).unwrap();
+        assert_eq!(args.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(args.role, Role::All);
+        let config = args.facade_config().unwrap();
+        assert_eq!(config.store, modelyard::StoreUrl::Sled("./modelyard-data".into()));
+        assert!(config.cache.is_none());
+        let settings = args.settings(&config);
+        assert_eq!(settings.static_dir, Some(crate::default_static_dir()));
+    }
+
+    #[test]
+    fn an_api_role_runs_no_workers_and_flags_reach_the_facade() {
+        let args = Args::try_parse_from([
+            "modelyard-server",
+            "--role",
+            "api",
+            "--workers",
+            "4",
+            "--max-upload-mb",
+            "2",
+            "--jwt-secret",
+            "0123456789abcdef0123456789abcdef",
+            "--cors-origin",
+            "https://a.example,https://b.example",
+        ])
+        .unwrap();
+        let config = args.facade_config().unwrap();
+        assert_eq!(config.training.workers, 0);
+        assert_eq!(config.datasets.max_upload_bytes, 2 * 1024 * 1024);
+        assert_eq!(config.jwt_secret.as_deref(), Some(&b"0123456789abcdef0123456789abcdef"[..]));
+        let settings = args.settings(&config);
+        assert_eq!(settings.max_upload_bytes, 2 * 1024 * 1024);
+        assert_eq!(settings.cors_origins.len(), 2);
+        let worker =
+            Args::try_parse_from(["modelyard-server", "--role", "worker", "--workers", "3"])
+                .unwrap();
+        assert_eq!(worker.facade_config().unwrap().training.workers, 3);
+    }
+
+    #[test]
+    fn an_unknown_store_scheme_is_a_validation_error() {
+        let args = Args::try_parse_from(["modelyard-server", "--store", "ftp://x"]).unwrap();
+        let Err(err) = args.facade_config() else { panic!("ftp:// accepted") };
+        assert_eq!(err.code(), "VALIDATION");
+    }
+}
