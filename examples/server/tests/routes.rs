@@ -395,3 +395,42 @@ async fn graceful_shutdown_ends_live_streams_and_turns_not_ready() {
     let rest = read_sse(stream, |_, _| false).await;
     assert!(rest.is_empty());
 }
+
+#[tokio::test]
+async fn shutdown_returns_a_running_training_to_the_queue_with_its_progress() {
+    let server = TestServer::with(support::Options {
+        trainer: Some(support::StepTrainer::slow()),
+        ..Default::default()
+    })
+    .await;
+    let token = server.register("ada").await;
+    let dataset = server.upload_iris(&token).await;
+    let model = server.create_model(&token, &dataset).await;
+    let run = server.start_run(&token, &model, 50).await;
+    // Wait for the first epoch, then stop the server like SIGTERM does.
+    let first =
+        read_sse(server.get(&format!("/api/training/{run}/events"), &token).await, |name, _| {
+            name == "epoch"
+        })
+        .await;
+    assert_eq!(first.last().unwrap().0, "epoch");
+    let yard = server.yard.clone();
+    server.shutdown().await;
+    let session = yard.session(&token).await.unwrap();
+    let stopped = session.run(run.parse().unwrap()).await.unwrap().get().await.unwrap();
+    assert_eq!(stopped.status, modelyard::RunStatus::Queued, "{stopped:?}");
+    assert!(!stopped.history.is_empty(), "the epochs done so far are kept");
+}
+
+#[tokio::test]
+async fn a_worker_process_answers_health_only() {
+    let server = TestServer::start().await;
+    let router = modelyard_server::health_app(server.state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let ready = server.client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let api = server.client.get(format!("{base}/api/data")).send().await.unwrap();
+    error_code(api, StatusCode::NOT_FOUND).await;
+}

@@ -61,6 +61,33 @@ async fn a_streamed_file_over_the_limit_is_413_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn per_user_quotas_on_files_and_bytes_refuse_and_store_nothing() {
+    let server = TestServer::with(Options {
+        quota_files_per_user: Some(2),
+        quota_bytes_per_user: Some(IRIS.len() as u64 + 100),
+        ..Default::default()
+    })
+    .await;
+    let ada = server.register("ada").await;
+    server.upload_iris(&ada).await;
+    // Over the byte quota: 413, whatever the per-file limit.
+    let response = server.upload(&ada, "again", "iris.csv", IRIS.to_vec()).await;
+    assert_eq!(
+        error_code(response, StatusCode::PAYLOAD_TOO_LARGE).await["code"],
+        "PAYLOAD_TOO_LARGE"
+    );
+    let response = server.upload(&ada, "tiny", "t.csv", b"a,b\n1,2\n".to_vec()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // Over the file quota: refused, nothing stored.
+    let response = server.upload(&ada, "third", "t.csv", b"a,b\n1,2\n".to_vec()).await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    assert_eq!(dataset_count(&server, &ada).await, 2);
+    // Quotas are per user: Bob starts from zero.
+    let bob = server.register("bob").await;
+    server.upload_iris(&bob).await;
+}
+
+#[tokio::test]
 async fn hostile_file_names_are_kept_only_as_sanitised_metadata() {
     let server = TestServer::start().await;
     let token = server.register("ada").await;

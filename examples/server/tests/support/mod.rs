@@ -167,6 +167,8 @@ pub struct Options {
     pub trainer: Option<Arc<dyn Trainer>>,
     pub settings: ServerSettings,
     pub max_upload_bytes: Option<u64>,
+    pub quota_bytes_per_user: Option<u64>,
+    pub quota_files_per_user: Option<u64>,
 }
 
 impl Default for Options {
@@ -178,6 +180,8 @@ impl Default for Options {
                 ..ServerSettings::default()
             },
             max_upload_bytes: None,
+            quota_bytes_per_user: None,
+            quota_files_per_user: None,
         }
     }
 }
@@ -203,6 +207,12 @@ impl TestServer {
         let mut config = facade_config(dir.path(), options.trainer);
         if let Some(limit) = options.max_upload_bytes {
             config.datasets.max_upload_bytes = limit;
+        }
+        if let Some(quota) = options.quota_bytes_per_user {
+            config.datasets.quota_bytes_per_user = quota;
+        }
+        if let Some(quota) = options.quota_files_per_user {
+            config.datasets.quota_files_per_user = quota;
         }
         let settings = ServerSettings {
             max_upload_bytes: config.datasets.max_upload_bytes,
