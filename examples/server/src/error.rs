@@ -193,3 +193,53 @@ where
         raw.0.parse::<T>().map(Self).map_err(ApiError)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    async fn answer(err: Error) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let response = ApiError(err).into_response();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 16).await.unwrap();
+        (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn every_kind_has_its_status_and_code() {
+        let cases = [
+            (Error::not_found("dataset"), 404, "NOT_FOUND"),
+            (Error::Conflict("in use".into()), 409, "CONFLICT"),
+            (Error::validation("password", "too short"), 400, "VALIDATION"),
+            (Error::Unauthorized("invalid or expired token".into()), 401, "UNAUTHORIZED"),
+            (Error::RateLimited { retry_after_secs: 30 }, 429, "RATE_LIMITED"),
+            (Error::PayloadTooLarge("big".into()), 413, "PAYLOAD_TOO_LARGE"),
+            (Error::UnsupportedMediaType("gzip".into()), 415, "UNSUPPORTED_MEDIA_TYPE"),
+            (Error::unavailable("sled is down"), 503, "UNAVAILABLE"),
+            (Error::NotSupported("no trainer".into()), 501, "NOT_SUPPORTED"),
+            (Error::internal("secret detail"), 500, "INTERNAL"),
+        ];
+        for (err, status, code) in cases {
+            let (got, _, body) = answer(err).await;
+            assert_eq!(got.as_u16(), status, "{code}");
+            assert_eq!(body["error"]["code"], code);
+        }
+    }
+
+    #[tokio::test]
+    async fn retry_hints_fields_and_hidden_internals() {
+        let (_, headers, _) = answer(Error::RateLimited { retry_after_secs: 30 }).await;
+        assert_eq!(headers[RETRY_AFTER], "30");
+        let (_, headers, _) = answer(Error::unavailable("down")).await;
+        assert_eq!(headers[RETRY_AFTER], "1");
+        let (_, headers, _) = answer(Error::Unauthorized("no".into())).await;
+        assert_eq!(headers[WWW_AUTHENTICATE], "Bearer");
+        let (_, _, body) = answer(Error::validation("layers[1].units", "must be positive")).await;
+        assert_eq!(body["error"]["field"], "layers[1].units");
+        let (_, _, body) = answer(Error::not_found("model")).await;
+        assert!(body["error"].get("field").is_none());
+        let (_, _, body) = answer(Error::internal("secret detail")).await;
+        assert_eq!(body["error"]["message"], "internal error");
+    }
+}
