@@ -50,7 +50,7 @@ function freePort() {
   });
 }
 
-function serverLogTail(lines = 40) {
+function serverLogTail(lines = 25) {
   if (!serverLog || !existsSync(serverLog)) return '';
   return readFileSync(serverLog, 'utf8').split('\n').slice(-lines).join('\n');
 }
@@ -70,6 +70,7 @@ async function startServer() {
       MODELYARD_STORE: `sled://${join(dataDir, 'store')}`,
       MODELYARD_JWT_SECRET: randomBytes(32).toString('hex'),
       RUST_LOG: process.env.RUST_LOG ?? 'info',
+      NO_COLOR: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -256,8 +257,20 @@ async function run() {
     await byTestId(page, 'train-submit').click();
     await page.waitForURL(/#\/training\/[^/?]+$/);
     await byTestId(page, 'loss-chart').waitFor();
-    // The charts are fed by the SSE stream; wait for them to show the last epoch.
-    await page.locator(`[data-testid="loss-chart"][data-last-epoch="${epochs}"]`).waitFor({ timeout: trainTimeout });
+    // The charts are fed by the SSE stream; wait for them to show the last epoch, or for the
+    // run to end without it (failed, cancelled), which fails at once with what the page says.
+    const ended = await page.waitForFunction((last) => {
+      const chart = document.querySelector('[data-testid="loss-chart"]');
+      const status = document.querySelector('[data-testid="run-status-line"] [data-testid="run-status"]')?.textContent;
+      if (chart?.dataset.lastEpoch === String(last)) return 'charted';
+      return status === 'failed' || status === 'cancelled' ? status : false;
+    }, epochs, { timeout: trainTimeout }).then((handle) => handle.jsonValue()).catch(async (err) => {
+      const line = await byTestId(page, 'run-status-line').textContent().catch(() => '?');
+      throw new Error(`the chart did not reach epoch ${epochs} in ${trainTimeout / 1000} s (${line.trim()}): ${err.message.split('\n')[0]}`);
+    });
+    if (ended !== 'charted') {
+      throw new Error(`the run ended ${ended}: ${(await byTestId(page, 'run-status-line').textContent()).trim()}`);
+    }
     await page.locator(`[data-testid="accuracy-chart"][data-last-epoch="${epochs}"]`).waitFor();
     const points = await byTestId(page, 'loss-chart').evaluate((fig) => window.Chart?.getChart(fig.querySelector('canvas'))?.data.labels.length ?? -1);
     expect(points === epochs, `the loss chart has ${points} points, expected ${epochs}`);

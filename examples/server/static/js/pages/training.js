@@ -135,6 +135,7 @@ export async function detail(main, { id }, { signal }) {
 
   function renderStatus() {
     fill(status, 'Status: ', statusBadge(run.status),
+      run.status === 'queued' ? h('span', { class: 'hint' }, ' waiting for a worker to pick it up…') : null,
       run.status === 'failed' && run.error ? h('span', { class: 'run-error', role: 'alert' }, ` ${run.error}`) : null);
     cancel.hidden = FINAL.has(run.status);
     if (run.status === 'completed') {
