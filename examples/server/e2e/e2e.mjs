@@ -219,6 +219,10 @@ async function run() {
     const stats = await byTestId(page, 'column-stats').textContent();
     expect(stats.includes('species') && stats.includes('categorical'), 'column stats should list species as categorical');
     expect(stats.includes('numeric'), 'column stats should list numeric columns');
+    const [csv] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'dataset-download').click()]);
+    expect(csv.suggestedFilename().endsWith('.csv'), `the dataset downloads as ${csv.suggestedFilename()}`);
+    const header = readFileSync(await csv.path(), 'utf8').split('\n')[0].trim();
+    expect(header === 'sepal_length,sepal_width,petal_length,petal_width,species', `downloaded CSV header: ${header}`);
   });
 
   let modelUrl = '';
@@ -291,6 +295,26 @@ async function run() {
     const probabilities = await byTestId(page, 'probability-row').count();
     expect(probabilities === 3, `expected 3 class probabilities, got ${probabilities}`);
     console.log(`     predicted ${label} for ${JSON.stringify(row)}`);
+  });
+
+  await step(page, 'download-model', async () => {
+    await page.goto(modelUrl);
+    await byTestId(page, 'model-download').waitFor();
+    const [zip] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'model-download').click()]);
+    expect(zip.suggestedFilename().endsWith('.zip'), `the model downloads as ${zip.suggestedFilename()}`);
+    const magic = readFileSync(await zip.path()).subarray(0, 2).toString('latin1');
+    expect(magic === 'PK', 'the model download is not a zip archive');
+  });
+
+  await step(page, 'train-and-cancel', async () => {
+    await byTestId(page, 'model-train').click();
+    await byTestId(page, 'train-form').waitFor();
+    await byTestId(page, 'train-epochs').fill('10000');
+    await byTestId(page, 'train-submit').click();
+    await page.waitForURL(/#\/training\/[^/?]+$/);
+    await byTestId(page, 'cancel-run').click();
+    await byTestId(page, 'run-status-line').getByText('cancelled').waitFor({ timeout: 60_000 });
+    expect(await byTestId(page, 'cancel-run').isHidden(), 'the cancel button should go away once the run is cancelled');
   });
 
   await step(page, 'notification-mark-read', async () => {

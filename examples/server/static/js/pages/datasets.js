@@ -146,6 +146,7 @@ export async function detail(main, { id }, { signal, go }) {
       h('button', {
         type: 'button',
         class: 'secondary',
+        'data-testid': 'dataset-download',
         onclick: () => download(`/api/files/datasets/${d.id}`, d.originalFilename).catch((err) => announce(err.message)),
       }, 'Download CSV'),
       h('button', {

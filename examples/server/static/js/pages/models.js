@@ -163,7 +163,7 @@ export async function detail(main, { id }, { signal, go }) {
       h('a', { class: 'button', href: `#/training?model=${m.id}`, 'data-testid': 'model-train' }, 'Train'),
       version ? h('a', { class: 'button secondary', href: `#/predict/${m.id}`, 'data-testid': 'model-predict' }, 'Predict') : null,
       version ? h('button', {
-        type: 'button', class: 'secondary',
+        type: 'button', class: 'secondary', 'data-testid': 'model-download',
         onclick: () => download(`/api/files/models/${m.id}`, `${m.name}.zip`).catch((err) => announce(err.message)),
       }, 'Download model') : null,
       h('button', {
