@@ -1,5 +1,9 @@
 //! A signed-in user's handle: every operation of DESIGN §9, checked against the token each call.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use futures::stream::BoxStream;
 use modelyard_core::auth::IssuedToken;
 use modelyard_core::{ByteStream, Timestamp};
@@ -11,17 +15,39 @@ use crate::{
 };
 
 /// A signed-in user. Each call re-checks the token, so a logged-out or revoked session stops
-/// working at once.
+/// working at once. The one exception: the first call within a second of sign-in or of
+/// [`Modelyard::session`] relies on the check just made there, so a server handling one request
+/// (check the bearer token, then one operation) verifies the token once, not twice.
 #[derive(Clone)]
 pub struct Session {
     yard: Modelyard,
     user: PublicUser,
     token: IssuedToken,
+    fresh: Arc<Freshness>,
+}
+
+/// How long after its token was checked a new session's first call may rely on that check.
+const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// The check made when the session was created, usable once (clones share it).
+struct Freshness {
+    until: Instant,
+    spent: AtomicBool,
 }
 
 impl Session {
     pub(crate) fn new(yard: Modelyard, user: PublicUser, token: IssuedToken) -> Self {
-        Self { yard, user, token }
+        let fresh = Freshness { until: Instant::now() + FRESH_FOR, spent: AtomicBool::new(false) };
+        Self { yard, user, token, fresh: Arc::new(fresh) }
+    }
+
+    /// Whether this call may rely on the check made at creation, spending it.
+    fn take_fresh_check(&self) -> bool {
+        Instant::now() < self.fresh.until && !self.fresh.spent.swap(true, Ordering::AcqRel)
+    }
+
+    fn spend_fresh_check(&self) {
+        self.fresh.spent.store(true, Ordering::Release);
     }
 
     /// The bearer token, for `Authorization: Bearer <token>`.
@@ -40,6 +66,9 @@ impl Session {
     }
 
     async fn owner(&self) -> Result<UserId> {
+        if self.take_fresh_check() {
+            return Ok(self.user.id);
+        }
         Ok(self.yard.inner.auth.authenticate(&self.token.token).await?.id)
     }
 
@@ -50,6 +79,7 @@ impl Session {
 
     /// Ends this session: its token is refused from now on.
     pub async fn logout(&self) -> Result<()> {
+        self.spend_fresh_check();
         self.yard.inner.auth.logout(&self.token.token).await
     }
 
@@ -173,5 +203,41 @@ impl Session {
     /// Live notifications for this user.
     pub async fn notification_events(&self) -> Result<BoxStream<'static, Notification>> {
         self.yard.inner.notifications.follow(self.owner().await?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    const PASSWORD: &str = "a long enough passphrase";
+
+    async fn yard(dir: &std::path::Path) -> crate::Modelyard {
+        let mut config = crate::Config::new(&format!("sled://{}", dir.display())).unwrap();
+        config.jwt_secret = Some(vec![7u8; 32]);
+        config.trainer = None;
+        crate::Modelyard::open(config).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_logged_out_session_is_refused_on_its_very_next_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let yard = yard(dir.path()).await;
+        let ada = yard.register("ada", "ada@example.com", PASSWORD).await.unwrap();
+        ada.logout().await.unwrap();
+        assert_eq!(ada.datasets().await.unwrap_err().code(), "UNAUTHORIZED");
+    }
+
+    #[tokio::test]
+    async fn only_the_first_call_relies_on_the_creation_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let yard = yard(dir.path()).await;
+        let ada = yard.register("ada", "ada@example.com", PASSWORD).await.unwrap();
+        let request = yard.session(ada.token()).await.unwrap();
+        assert!(request.datasets().await.unwrap().is_empty());
+        ada.change_password(PASSWORD, "another long enough passphrase").await.unwrap();
+        // The creation check is spent: every later call sees the revocation.
+        assert_eq!(request.datasets().await.unwrap_err().code(), "UNAUTHORIZED");
+        assert_eq!(request.clone().models().await.unwrap_err().code(), "UNAUTHORIZED");
     }
 }

@@ -42,6 +42,6 @@ wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$HELLO"
 echo "== full speed: authenticated GET /api/model"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$API/api/model"
 echo "== 1,000 requests/s: bare hello route"
-"$HEY" -z "$DURATION" -c 10 -q 100 "$HELLO" | sed -n '/Summary/,/Status code/p'
+"$HEY" -z "$DURATION" -c 10 -q 100 "$HELLO" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
 echo "== 1,000 requests/s: authenticated GET /api/model"
-"$HEY" -z "$DURATION" -c 10 -q 100 -H "Authorization: Bearer $TOKEN" "$API/api/model" | sed -n '/Summary/,/Status code/p'
+"$HEY" -z "$DURATION" -c 10 -q 100 -H "Authorization: Bearer $TOKEN" "$API/api/model" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
