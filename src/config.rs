@@ -26,7 +26,8 @@ pub struct Config {
     pub training: TrainingConfig,
     /// Time to live of cached records.
     pub cache_policy: CachePolicy,
-    /// The training engine; without one this process serves but does not train.
+    /// The training engine; without one this process serves but does not train. [`Config::new`]
+    /// sets the candle trainer when built with the `ml` feature (the default).
     pub trainer: Option<Arc<dyn Trainer>>,
     /// A Redis URL (`redis://host:6379/0`) for the cache, the job queue and live events, shared
     /// by every process using it (needs the `redis` feature). Without one they stay embedded
@@ -46,7 +47,7 @@ impl Config {
             datasets: DatasetConfig::default(),
             training: TrainingConfig::default(),
             cache_policy: CachePolicy::default(),
-            trainer: None,
+            trainer: default_trainer(),
             cache: None,
             cache_namespace: "modelyard".to_owned(),
         })
@@ -56,6 +57,18 @@ impl Config {
     pub fn with_trainer(mut self, trainer: Arc<dyn Trainer>) -> Self {
         self.trainer = Some(trainer);
         self
+    }
+}
+
+/// The built-in training engine: candle's, with the `ml` feature.
+pub fn default_trainer() -> Option<Arc<dyn Trainer>> {
+    #[cfg(feature = "ml")]
+    {
+        Some(Arc::new(modelyard_ml::CandleTrainer::new()))
+    }
+    #[cfg(not(feature = "ml"))]
+    {
+        None
     }
 }
 

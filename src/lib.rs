@@ -18,7 +18,7 @@ mod run;
 mod session;
 mod upload;
 
-pub use config::{Config, IntoConfig, StoreUrl};
+pub use config::{Config, IntoConfig, StoreUrl, default_trainer};
 pub use modelyard_core as core;
 pub use modelyard_core::models::ModelRequest;
 pub use modelyard_core::training::RunEvent;
@@ -156,10 +156,13 @@ impl Modelyard {
 
     /// The session of an access token, checked now (signature, expiry, revocation).
     pub async fn session(&self, token: &str) -> Result<Session> {
-        let user = self.inner.auth.authenticate(token).await?;
-        let expires_at = self.inner.auth.expires_at(token)?;
-        let issued = modelyard_core::auth::IssuedToken { token: token.to_owned(), expires_at };
-        Ok(Session::new(self.clone(), user.public(), issued))
+        // One verification: the principal carries the expiry.
+        let principal = self.inner.auth.principal(token).await?;
+        let issued = modelyard_core::auth::IssuedToken {
+            token: token.to_owned(),
+            expires_at: principal.expires_at,
+        };
+        Ok(Session::new(self.clone(), principal.user.public(), issued))
     }
 }
 
