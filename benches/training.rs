@@ -150,13 +150,23 @@ fn bench_training(c: &mut Criterion) {
                     validation_split: 0.0,
                     ..TrainParams::default()
                 };
-                let input = TrainingInput { model: &model, schema: &schema, table: &table, params: &params };
+                let input = TrainingInput {
+                    model: &model,
+                    schema: &schema,
+                    table: &table,
+                    params: &params,
+                };
                 let mut epochs = Epochs::default();
                 trainer.train(input, None, &mut epochs, &CancelToken::new()).unwrap();
                 let timed = &epochs.0[1..];
                 let secs: f64 = timed.iter().map(|m| ROWS as f64 / m.samples_per_sec).sum();
-                let rate = timed.iter().map(|m| m.samples_per_sec).sum::<f64>() / timed.len() as f64;
-                eprintln!("modelyard {}: {rate:.0} samples/s over {} epochs", shape.name, timed.len());
+                let rate =
+                    timed.iter().map(|m| m.samples_per_sec).sum::<f64>() / timed.len() as f64;
+                eprintln!(
+                    "modelyard {}: {rate:.0} samples/s over {} epochs",
+                    shape.name,
+                    timed.len()
+                );
                 Duration::from_secs_f64(secs)
             })
         });
@@ -164,7 +174,10 @@ fn bench_training(c: &mut Criterion) {
     }
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
-            eprintln!("peak RSS of the bench process: {}", line.trim_start_matches("VmHWM:").trim());
+            eprintln!(
+                "peak RSS of the bench process: {}",
+                line.trim_start_matches("VmHWM:").trim()
+            );
         }
     }
 }

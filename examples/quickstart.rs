@@ -40,9 +40,14 @@ async fn quickstart() -> modelyard::Result<()> {
 
     let csv = include_str!("data/iris.csv");
     let (train_csv, test_csv) = split_by_class(csv, 5);
-    let iris = session.upload_dataset("iris-train", Upload::bytes("iris-train.csv", train_csv)).await?;
-    let test = session.upload_dataset("iris-test", Upload::bytes("iris-test.csv", test_csv)).await?;
-    println!("\nuploaded {:?}: {} rows; held out {} rows for testing", iris.name, iris.row_count, test.row_count);
+    let iris =
+        session.upload_dataset("iris-train", Upload::bytes("iris-train.csv", train_csv)).await?;
+    let test =
+        session.upload_dataset("iris-test", Upload::bytes("iris-test.csv", test_csv)).await?;
+    println!(
+        "\nuploaded {:?}: {} rows; held out {} rows for testing",
+        iris.name, iris.row_count, test.row_count
+    );
     println!("{:<14} {:<12} {:>8}  stats", "column", "kind", "missing");
     for column in &iris.schema.columns {
         let kind = format!("{:?}", column.kind);
@@ -62,8 +67,15 @@ async fn quickstart() -> modelyard::Result<()> {
     println!("\nmodel {:?} ({:?}) on features {:?}", model.name, model.task, model.features);
     println!("{:<12} {:<18} {:>12} {:>8}", "layer", "kind", "output", "params");
     for layer in &model.summary.layers {
-        let shape: Vec<i64> = layer.output_shape.iter().map(|d| d.map_or(-1, |d| d as i64)).collect();
-        println!("{:<12} {:<18} {:>12} {:>8}", layer.name, layer.kind, format!("{shape:?}"), layer.params);
+        let shape: Vec<i64> =
+            layer.output_shape.iter().map(|d| d.map_or(-1, |d| d as i64)).collect();
+        println!(
+            "{:<12} {:<18} {:>12} {:>8}",
+            layer.name,
+            layer.kind,
+            format!("{shape:?}"),
+            layer.params
+        );
     }
     println!("total parameters: {}\n", model.summary.total_params);
 
@@ -123,20 +135,17 @@ async fn quickstart() -> modelyard::Result<()> {
         }
     }
 
-    let rows: Vec<serde_json::Map<String, serde_json::Value>> = [
-        [5.1, 3.5, 1.4, 0.2],
-        [6.0, 2.7, 5.1, 1.6],
-        [6.9, 3.1, 5.4, 2.1],
-    ]
-    .iter()
-    .map(|r| {
-        ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        [[5.1, 3.5, 1.4, 0.2], [6.0, 2.7, 5.1, 1.6], [6.9, 3.1, 5.4, 2.1]]
             .iter()
-            .zip(r)
-            .map(|(name, value)| ((*name).to_owned(), serde_json::json!(value)))
-            .collect()
-    })
-    .collect();
+            .map(|r| {
+                ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+                    .iter()
+                    .zip(r)
+                    .map(|(name, value)| ((*name).to_owned(), serde_json::json!(value)))
+                    .collect()
+            })
+            .collect();
     println!("\npredictions:");
     for (row, prediction) in rows.iter().zip(session.predict(model.id, &rows).await?) {
         let cells: Vec<String> = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
