@@ -117,11 +117,17 @@ pub fn write(
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = network
         .segments
         .iter()
-        .map(|s| (s.name.clone(), s.shape.clone(), f32_bytes(&params[s.offset..s.offset + s.len()])))
+        .map(|s| {
+            (s.name.clone(), s.shape.clone(), f32_bytes(&params[s.offset..s.offset + s.len()]))
+        })
         .collect();
     for layer in &network.layers {
         if let Layer::BatchNorm { name, width, stats: at, .. } = layer {
-            tensors.push((format!("{name}.running_mean"), vec![*width], f32_bytes(&stats[*at..at + width])));
+            tensors.push((
+                format!("{name}.running_mean"),
+                vec![*width],
+                f32_bytes(&stats[*at..at + width]),
+            ));
             tensors.push((
                 format!("{name}.running_var"),
                 vec![*width],
@@ -215,7 +221,8 @@ pub fn serialize(
 
 /// One f32 tensor of the expected shape.
 pub fn read_tensor(tensors: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-    let view = tensors.tensor(name).map_err(|err| Error::internal(format!("tensor {name}: {err}")))?;
+    let view =
+        tensors.tensor(name).map_err(|err| Error::internal(format!("tensor {name}: {err}")))?;
     if view.dtype() != Dtype::F32 || view.shape() != shape {
         return Err(Error::internal(format!(
             "tensor {name} is {:?} {:?}, expected F32 {shape:?}",
@@ -223,11 +230,7 @@ pub fn read_tensor(tensors: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Re
             view.shape()
         )));
     }
-    Ok(view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+    Ok(view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
 /// Little-endian bytes of f32 values.

@@ -71,7 +71,12 @@ pub fn encode(state: &TrainState) -> Result<Vec<u8>> {
 
 /// Reads a state back, checking it fits a network of `param_count` parameters and
 /// `stats_count` statistics trained with `optimizer`.
-pub fn decode(bytes: &[u8], param_count: usize, stats_count: usize, optimizer: Optimizer) -> Result<TrainState> {
+pub fn decode(
+    bytes: &[u8],
+    param_count: usize,
+    stats_count: usize,
+    optimizer: Optimizer,
+) -> Result<TrainState> {
     let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(tensor_err)?;
     let meta = metadata
         .metadata()

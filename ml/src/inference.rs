@@ -21,8 +21,9 @@ pub fn infer(network: &Network, params: &[f32], stats: &[f32], x: &[f32]) -> Res
     let mut out = Vec::with_capacity(rows * network.outputs);
     for start in (0..rows).step_by(CHUNK_ROWS) {
         let end = (start + CHUNK_ROWS).min(rows);
-        let chunk = Tensor::from_slice(&x[start * width..end * width], (end - start, width), &Device::Cpu)
-            .map_err(candle_err)?;
+        let chunk =
+            Tensor::from_slice(&x[start * width..end * width], (end - start, width), &Device::Cpu)
+                .map_err(candle_err)?;
         let y = network.forward(&tensors, &chunk, &mut Mode::Eval { stats })?;
         out.extend(y.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(candle_err)?);
     }
@@ -83,7 +84,11 @@ pub fn predict(files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Predict
                 let classes = prep.classes();
                 Prediction::Class {
                     label: classes[argmax(row) as usize].clone(),
-                    probabilities: classes.iter().cloned().zip(probabilities).collect::<BTreeMap<_, _>>(),
+                    probabilities: classes
+                        .iter()
+                        .cloned()
+                        .zip(probabilities)
+                        .collect::<BTreeMap<_, _>>(),
                 }
             }
             Task::Regression => Prediction::Value { value: prep.decode_value(f64::from(row[0])) },

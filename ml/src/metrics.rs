@@ -26,7 +26,12 @@ pub fn r2(actual: &[f64], predicted: &[f64]) -> f64 {
 }
 
 /// A classification report over `labels`, with `loss` the mean cross-entropy.
-pub fn classification(labels: &[String], actual: &[u32], predicted: &[u32], loss: f64) -> Evaluation {
+pub fn classification(
+    labels: &[String],
+    actual: &[u32],
+    predicted: &[u32],
+    loss: f64,
+) -> Evaluation {
     let k = labels.len();
     let mut matrix = vec![vec![0u64; k]; k];
     for (&a, &p) in actual.iter().zip(predicted) {
@@ -83,7 +88,10 @@ mod tests {
     fn a_confusion_matrix_gives_precision_recall_and_f1() {
         let labels = ["a".to_owned(), "b".to_owned()];
         let report = classification(&labels, &[0, 0, 1, 1], &[0, 1, 1, 1], 0.0);
-        assert_eq!(report.confusion_matrix.as_ref().map(|m| m.matrix.clone()), Some(vec![vec![1, 1], vec![0, 2]]));
+        assert_eq!(
+            report.confusion_matrix.as_ref().map(|m| m.matrix.clone()),
+            Some(vec![vec![1, 1], vec![0, 2]])
+        );
         let b = &report.per_class.as_ref().map(|c| c[1].clone());
         let b = b.as_ref().map(|c| (c.precision, c.recall, c.support));
         assert_eq!(b, Some((2.0 / 3.0, 1.0, 2)));

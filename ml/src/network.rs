@@ -133,12 +133,21 @@ impl Network {
                     let units = *units as usize;
                     let weight = add(format!("{name}.weight"), vec![width, units]);
                     let bias = add(format!("{name}.bias"), vec![units]);
-                    planned.push(Layer::Dense { name, units, activation: *activation, weight, bias });
+                    planned.push(Layer::Dense {
+                        name,
+                        units,
+                        activation: *activation,
+                        weight,
+                        bias,
+                    });
                     width = units;
                 }
                 LayerSpec::Dropout { rate } => {
                     counters[1] += 1;
-                    planned.push(Layer::Dropout { name: format!("dropout_{}", counters[1]), rate: *rate });
+                    planned.push(Layer::Dropout {
+                        name: format!("dropout_{}", counters[1]),
+                        rate: *rate,
+                    });
                 }
                 LayerSpec::BatchNorm => {
                     counters[2] += 1;
@@ -200,8 +209,12 @@ impl Network {
         self.segments
             .iter()
             .map(|s| {
-                Var::from_slice(&params[s.offset..s.offset + s.len()], s.shape.as_slice(), &Device::Cpu)
-                    .map_err(candle_err)
+                Var::from_slice(
+                    &params[s.offset..s.offset + s.len()],
+                    s.shape.as_slice(),
+                    &Device::Cpu,
+                )
+                .map_err(candle_err)
             })
             .collect()
     }
@@ -211,8 +224,12 @@ impl Network {
         self.segments
             .iter()
             .map(|s| {
-                Tensor::from_slice(&params[s.offset..s.offset + s.len()], s.shape.as_slice(), &Device::Cpu)
-                    .map_err(candle_err)
+                Tensor::from_slice(
+                    &params[s.offset..s.offset + s.len()],
+                    s.shape.as_slice(),
+                    &Device::Cpu,
+                )
+                .map_err(candle_err)
             })
             .collect()
     }
@@ -254,11 +271,13 @@ impl Network {
                             let mean = h.mean_keepdim(0)?;
                             let centred = h.broadcast_sub(&mean)?;
                             let var = centred.sqr()?.mean_keepdim(0)?;
-                            let normed = centred.broadcast_div(&(var.clone() + BN_EPSILON)?.sqrt()?)?;
+                            let normed =
+                                centred.broadcast_div(&(var.clone() + BN_EPSILON)?.sqrt()?)?;
                             let mean_v = mean.flatten_all()?.to_vec1::<f32>()?;
                             let var_v = var.flatten_all()?.to_vec1::<f32>()?;
                             // Running variance is unbiased, as in PyTorch.
-                            let unbias = if rows > 1 { rows as f32 / (rows - 1) as f32 } else { 1.0 };
+                            let unbias =
+                                if rows > 1 { rows as f32 / (rows - 1) as f32 } else { 1.0 };
                             for j in 0..*width {
                                 let m = &mut stats[at + j];
                                 *m = (1.0 - BN_MOMENTUM) * *m + BN_MOMENTUM * mean_v[j];
@@ -268,7 +287,11 @@ impl Network {
                             normed.broadcast_mul(gamma)?.broadcast_add(beta)?
                         }
                         Mode::Eval { stats } => {
-                            let mean = Tensor::from_slice(&stats[*at..at + width], (1, *width), &Device::Cpu)?;
+                            let mean = Tensor::from_slice(
+                                &stats[*at..at + width],
+                                (1, *width),
+                                &Device::Cpu,
+                            )?;
                             let var = Tensor::from_slice(
                                 &stats[at + width..at + 2 * width],
                                 (1, *width),
@@ -354,7 +377,9 @@ mod tests {
             };
             let grads = loss.backward().unwrap();
             for (segment, var) in net.segments.iter().zip(&vars) {
-                let grad = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{} has no gradient", segment.name));
+                let grad = grads
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("{} has no gradient", segment.name));
                 let g = grad.flatten_all().unwrap().to_vec1::<f32>().unwrap();
                 assert_eq!(g.len(), segment.len());
                 assert!(g.iter().all(|x| x.is_finite()), "{}", segment.name);

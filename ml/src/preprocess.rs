@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use modelyard_core::{ColumnStats, ColumnValues, DatasetSchema, Error, Result, Table, TableColumn, Task};
+use modelyard_core::{
+    ColumnStats, ColumnValues, DatasetSchema, Error, Result, Table, TableColumn, Task,
+};
 use serde::{Deserialize, Serialize};
 
 /// How one feature column becomes input columns.
@@ -110,7 +112,10 @@ impl Preprocessor {
         let mut encoders = Vec::with_capacity(features.len());
         for (i, name) in features.iter().enumerate() {
             let column = table.column(name).ok_or_else(|| {
-                Error::validation(format!("features[{i}]"), format!("the table has no column {name:?}"))
+                Error::validation(
+                    format!("features[{i}]"),
+                    format!("the table has no column {name:?}"),
+                )
             })?;
             encoders.push(match &column.values {
                 ColumnValues::Numeric(values) => {
@@ -134,9 +139,9 @@ impl Preprocessor {
                 }
             });
         }
-        let column = table
-            .column(target)
-            .ok_or_else(|| Error::validation("target", format!("the table has no column {target:?}")))?;
+        let column = table.column(target).ok_or_else(|| {
+            Error::validation("target", format!("the table has no column {target:?}"))
+        })?;
         let target = match task {
             Task::Classification => {
                 TargetEncoder::Classes { name: target.to_owned(), classes: class_labels(column) }
@@ -212,19 +217,25 @@ impl Preprocessor {
                 rows.iter()
                     .map(|&r| {
                         let label = text_cell(column, r).ok_or_else(|| missing_target(r))?;
-                        index.get(label.as_str()).map(|&c| EncodedTarget::Class(c)).ok_or_else(|| {
-                            Error::validation(
-                                "target",
-                                format!("row {} has class {label:?}, unknown to the model", r + 1),
-                            )
-                        })
+                        index.get(label.as_str()).map(|&c| EncodedTarget::Class(c)).ok_or_else(
+                            || {
+                                Error::validation(
+                                    "target",
+                                    format!(
+                                        "row {} has class {label:?}, unknown to the model",
+                                        r + 1
+                                    ),
+                                )
+                            },
+                        )
                     })
                     .collect()
             }
             TargetEncoder::Scaled { mean, std, .. } => rows
                 .iter()
                 .map(|&r| {
-                    let y = numeric_cell(column, r, usize::MAX)?.ok_or_else(|| missing_target(r))?;
+                    let y =
+                        numeric_cell(column, r, usize::MAX)?.ok_or_else(|| missing_target(r))?;
                     Ok(EncodedTarget::Value(((y - mean) / std) as f32))
                 })
                 .collect(),
@@ -263,9 +274,9 @@ impl Preprocessor {
 
 /// Rows whose target is present: the only ones training and evaluation can use.
 pub fn labelled_rows(table: &Table, target: &str) -> Result<Vec<usize>> {
-    let column = table
-        .column(target)
-        .ok_or_else(|| Error::validation("target", format!("the table has no column {target:?}")))?;
+    let column = table.column(target).ok_or_else(|| {
+        Error::validation("target", format!("the table has no column {target:?}"))
+    })?;
     Ok(match &column.values {
         ColumnValues::Numeric(v) => (0..table.rows).filter(|&r| v[r].is_some()).collect(),
         ColumnValues::Text(v) => (0..table.rows).filter(|&r| v[r].is_some()).collect(),
@@ -310,7 +321,11 @@ fn numeric_cell(column: &TableColumn, row: usize, feature: usize) -> Result<Opti
             Some(cell) => match cell.trim().parse::<f64>() {
                 Ok(x) if x.is_finite() => Ok(Some(x)),
                 _ => Err(Error::validation(
-                    if feature == usize::MAX { "target".to_owned() } else { format!("features[{feature}]") },
+                    if feature == usize::MAX {
+                        "target".to_owned()
+                    } else {
+                        format!("features[{feature}]")
+                    },
                     format!("column {:?} row {} is {cell:?}, not a number", column.name, row + 1),
                 )),
             },

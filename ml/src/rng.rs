@@ -79,7 +79,10 @@ mod tests {
         let mut a = SeededRng::new(7, 1);
         a.next_u64();
         let mut b = SeededRng::from_state(a.state());
-        assert_eq!((0..10).map(|_| a.next_u64()).collect::<Vec<_>>(), (0..10).map(|_| b.next_u64()).collect::<Vec<_>>());
+        assert_eq!(
+            (0..10).map(|_| a.next_u64()).collect::<Vec<_>>(),
+            (0..10).map(|_| b.next_u64()).collect::<Vec<_>>()
+        );
         assert_ne!(SeededRng::new(7, 1).next_u64(), SeededRng::new(7, 2).next_u64());
     }
 

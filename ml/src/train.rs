@@ -7,8 +7,8 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 use modelyard_core::training::validate_params;
 use modelyard_core::{
-    CancelToken, Checkpoint, EpochMetrics, Error, Result, Table, Task, TrainedModel,
-    TrainingInput, TrainingObserver, TrainingOutcome,
+    CancelToken, Checkpoint, EpochMetrics, Error, Result, Table, Task, TrainedModel, TrainingInput,
+    TrainingObserver, TrainingOutcome,
 };
 
 use crate::artifact::{self, FORMAT, FORMAT_VERSION, ModelFile};
@@ -46,14 +46,16 @@ pub fn train(
 ) -> Result<TrainingOutcome> {
     let TrainingInput { model, schema, table, params: hp } = input;
     validate_params(hp)?;
-    let (train_rows, val_rows) = split_rows(table, &model.target, model.task, hp.validation_split, hp.seed)?;
+    let (train_rows, val_rows) =
+        split_rows(table, &model.target, model.task, hp.validation_split, hp.seed)?;
     if hp.early_stopping.is_some() && val_rows.is_empty() {
         return Err(Error::validation(
             "validation_split",
             "too small to hold out any row for early stopping on this dataset",
         ));
     }
-    let prep = Preprocessor::fit(table, schema, &model.features, &model.target, model.task, &train_rows)?;
+    let prep =
+        Preprocessor::fit(table, schema, &model.features, &model.target, model.task, &train_rows)?;
     let encode = |rows: &[usize]| -> Result<Split> {
         Ok(Split { x: prep.encode_features(table, rows)?, y: prep.encode_targets(table, rows)? })
     };
@@ -62,7 +64,12 @@ pub fn train(
 
     let mut state = match resume {
         Some(cp) => {
-            let state = checkpoint::decode(&cp.state, network.param_count, network.stats_count, hp.optimizer)?;
+            let state = checkpoint::decode(
+                &cp.state,
+                network.param_count,
+                network.stats_count,
+                hp.optimizer,
+            )?;
             if state.progress.epoch != cp.epoch {
                 return Err(Error::internal("checkpoint epoch and state disagree"));
             }
@@ -138,7 +145,8 @@ pub fn train(
                 let grad = backward.get(var.as_tensor()).ok_or_else(|| {
                     Error::internal(format!("no gradient reached {}", segment.name))
                 })?;
-                let values = grad.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(candle_err)?;
+                let values =
+                    grad.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(candle_err)?;
                 grads[segment.offset..segment.offset + segment.len()].copy_from_slice(&values);
             }
             state.optimizer.step(&mut state.params, &grads, hp);
@@ -158,7 +166,8 @@ pub fn train(
         }
         let n = train_set.rows().max(1) as f64;
         let elapsed = started.elapsed();
-        let (val_loss, val_score) = score(&network, &state.params, &state.stats, &val_set, model.task)?;
+        let (val_loss, val_score) =
+            score(&network, &state.params, &state.stats, &val_set, model.task)?;
         let metrics = EpochMetrics {
             epoch,
             loss: loss_sum / n,
@@ -172,7 +181,8 @@ pub fn train(
             samples_per_sec: n / elapsed.as_secs_f64().max(1e-9),
         };
         if let (Some(stopping), Some(loss)) = (&hp.early_stopping, val_loss) {
-            let improved = state.progress.best.is_none_or(|(best, _)| loss < best - stopping.min_delta);
+            let improved =
+                state.progress.best.is_none_or(|(best, _)| loss < best - stopping.min_delta);
             if improved {
                 state.progress.best = Some((loss, epoch));
                 state.progress.stale_epochs = 0;
@@ -274,7 +284,10 @@ fn split_rows(
 ) -> Result<(Vec<usize>, Vec<usize>)> {
     let rows = labelled_rows(table, target)?;
     if rows.len() < 2 {
-        return Err(Error::validation("target", "the dataset needs at least 2 rows with a target value"));
+        return Err(Error::validation(
+            "target",
+            "the dataset needs at least 2 rows with a target value",
+        ));
     }
     let mut rng = SeededRng::new(seed, SPLIT_STREAM);
     let groups: Vec<Vec<usize>> = match (task, table.column(target)) {
@@ -290,7 +303,8 @@ fn split_rows(
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for mut group in groups {
         rng.shuffle(&mut group);
-        let held = ((group.len() as f64 * fraction).round() as usize).min(group.len().saturating_sub(1));
+        let held =
+            ((group.len() as f64 * fraction).round() as usize).min(group.len().saturating_sub(1));
         val.extend_from_slice(&group[..held]);
         train.extend_from_slice(&group[held..]);
     }

@@ -26,7 +26,12 @@ fn write_case(dir: &std::path::Path, name: &str, csv: &str, target: &str) {
     let bytes = repo_file(csv);
     let (schema, table) = load(&bytes);
     let model = model(&schema, target, Some(every_layer_kind()));
-    let params = TrainParams { epochs: 15, optimizer: Optimizer::Adamw, weight_decay: 0.01, ..TrainParams::default() };
+    let params = TrainParams {
+        epochs: 15,
+        optimizer: Optimizer::Adamw,
+        weight_decay: 0.01,
+        ..TrainParams::default()
+    };
     let (trained, _) = train(&model, &schema, &table, &params, None);
     let predictions = CandleTrainer::new().predict(&trained.files, &table).unwrap();
     assert_eq!(predictions.len(), table.rows);

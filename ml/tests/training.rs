@@ -16,7 +16,10 @@ const IRIS: &str = "examples/data/iris.csv";
 
 /// Metrics without wall-clock fields.
 fn timeless(epochs: &[EpochMetrics]) -> Vec<EpochMetrics> {
-    epochs.iter().map(|m| EpochMetrics { duration_ms: 0, samples_per_sec: 0.0, ..m.clone() }).collect()
+    epochs
+        .iter()
+        .map(|m| EpochMetrics { duration_ms: 0, samples_per_sec: 0.0, ..m.clone() })
+        .collect()
 }
 
 fn every_layer_kind() -> Vec<LayerSpec> {
@@ -75,7 +78,13 @@ fn resuming_from_a_checkpoint_equals_uninterrupted_training() {
         ..TrainParams::default()
     };
     resume_equals_uninterrupted(IRIS, "species", adamw, 2);
-    let sgd = TrainParams { epochs: 5, optimizer: Optimizer::Sgd, learning_rate: 0.01, seed: 4, ..TrainParams::default() };
+    let sgd = TrainParams {
+        epochs: 5,
+        optimizer: Optimizer::Sgd,
+        learning_rate: 0.01,
+        seed: 4,
+        ..TrainParams::default()
+    };
     resume_equals_uninterrupted(REGRESSION, "y", sgd, 3);
     let stopping = TrainParams {
         epochs: 60,
@@ -141,10 +150,8 @@ fn a_saved_artifact_predicts_what_evaluation_scored() {
     for (name, bytes) in &trained.files {
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
-    let files: Vec<(String, Vec<u8>)> = names
-        .iter()
-        .map(|n| (n.to_string(), std::fs::read(dir.path().join(n)).unwrap()))
-        .collect();
+    let files: Vec<(String, Vec<u8>)> =
+        names.iter().map(|n| (n.to_string(), std::fs::read(dir.path().join(n)).unwrap())).collect();
     let trainer = CandleTrainer::new();
     let predictions = trainer.predict(&files, &test_table).unwrap();
     let evaluation = trainer.evaluate(&files, &test_table).unwrap();

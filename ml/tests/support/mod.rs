@@ -59,8 +59,12 @@ pub fn subset(table: &Table, rows: &[usize]) -> Table {
         .map(|c| TableColumn {
             name: c.name.clone(),
             values: match &c.values {
-                ColumnValues::Numeric(v) => ColumnValues::Numeric(rows.iter().map(|&r| v[r]).collect()),
-                ColumnValues::Text(v) => ColumnValues::Text(rows.iter().map(|&r| v[r].clone()).collect()),
+                ColumnValues::Numeric(v) => {
+                    ColumnValues::Numeric(rows.iter().map(|&r| v[r]).collect())
+                }
+                ColumnValues::Text(v) => {
+                    ColumnValues::Text(rows.iter().map(|&r| v[r].clone()).collect())
+                }
             },
         })
         .collect();
