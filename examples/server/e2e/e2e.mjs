@@ -276,6 +276,8 @@ async function run() {
       throw new Error(`the run ended ${ended}: ${(await byTestId(page, 'run-status-line').textContent()).trim()}`);
     }
     await page.locator(`[data-testid="accuracy-chart"][data-last-epoch="${epochs}"]`).waitFor();
+    const streamed = Number(await byTestId(page, 'loss-chart').getAttribute('data-streamed-epochs') ?? 0);
+    expect(streamed > 0, 'no epoch reached the chart over the SSE stream');
     const points = await byTestId(page, 'loss-chart').evaluate((fig) => window.Chart?.getChart(fig.querySelector('canvas'))?.data.labels.length ?? -1);
     expect(points === epochs, `the loss chart has ${points} points, expected ${epochs}`);
     await byTestId(page, 'run-status-line').getByText('completed').waitFor({ timeout: 60_000 });

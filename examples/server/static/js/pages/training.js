@@ -198,6 +198,8 @@ export async function detail(main, { id }, { signal }) {
         for await (const { event, data } of eventStream(`${path}/events`, signal)) {
           delay = 1000;
           if (event === 'epoch' && data && typeof data === 'object') {
+            // Counted so a test can tell the charts were fed by the stream, not only by reloads.
+            lossChart.el.dataset.streamedEpochs = String(Number(lossChart.el.dataset.streamedEpochs ?? 0) + 1);
             upsert(data);
             renderEpochs();
           } else if (event === 'status' && data?.status) {
