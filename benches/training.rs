@@ -172,13 +172,10 @@ fn bench_training(c: &mut Criterion) {
         });
         group.finish();
     }
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
-            eprintln!(
-                "peak RSS of the bench process: {}",
-                line.trim_start_matches("VmHWM:").trim()
-            );
-        }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM"))
+    {
+        eprintln!("peak RSS of the bench process: {}", line.trim_start_matches("VmHWM:").trim());
     }
 }
 

@@ -97,7 +97,7 @@ async fn quickstart() -> modelyard::Result<()> {
         match event? {
             RunEvent::Epoch { metrics: m } => {
                 let opt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.4}"));
-                if m.epoch % 10 == 0 || m.epoch == 1 {
+                if m.epoch.is_multiple_of(10) || m.epoch == 1 {
                     line(format!(
                         "{:>5} {:>9.4} {:>9} {:>9} {:>9} {:>7}",
                         m.epoch,
@@ -175,7 +175,7 @@ fn split_by_class(csv: &str, k: usize) -> (Vec<u8>, Vec<u8>) {
         let class = line.rsplit(',').next().unwrap_or_default();
         let count = seen.entry(class).or_default();
         *count += 1;
-        let part = if *count % k == 0 { &mut test } else { &mut train };
+        let part = if count.is_multiple_of(k) { &mut test } else { &mut train };
         part.push_str(line);
         part.push('\n');
     }

@@ -95,7 +95,7 @@ pub fn decode(
     }
     let tensors = SafeTensors::deserialize(bytes).map_err(tensor_err)?;
     let moments = if optimizer == Optimizer::Sgd { 0 } else { param_count };
-    let best_weights = if tensors.names().iter().any(|n| *n == "best_params") {
+    let best_weights = if tensors.names().contains(&"best_params") {
         Some((
             read_tensor(&tensors, "best_params", &[param_count])?,
             read_tensor(&tensors, "best_stats", &[stats_count])?,

@@ -32,6 +32,11 @@ impl Segment {
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
+
+    /// Whether it holds no value (a zero-width layer).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// One layer of the plan.

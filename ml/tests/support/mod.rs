@@ -111,10 +111,10 @@ impl TrainingObserver for Recorder {
     fn on_epoch(&mut self, metrics: &EpochMetrics, checkpoint: &Checkpoint) -> Result<()> {
         self.epochs.push(metrics.clone());
         self.checkpoints.push(checkpoint.clone());
-        if let Some((epoch, token)) = &self.cancel_after {
-            if metrics.epoch == *epoch {
-                token.cancel();
-            }
+        if let Some((epoch, token)) = &self.cancel_after
+            && metrics.epoch == *epoch
+        {
+            token.cancel();
         }
         Ok(())
     }
