@@ -100,30 +100,18 @@ impl MongoStore {
         self.db.drop().await.map_err(map_error)
     }
 
-    /// Creates the indexes the stores rely on; creating an existing index is a no-op.
+    /// Creates the indexes the stores rely on, those that do not exist yet. (FerretDB v1.24
+    /// drops the connection on a `createIndexes` repeating an existing compound index, so
+    /// existing ones are listed first rather than re-created.)
     async fn ensure_indexes(&self) -> Result<()> {
-        let unique = || IndexOptions::builder().unique(true).build();
-        let index = |keys: Document| IndexModel::builder().keys(keys).build();
-        let unique_index =
-            |keys: Document| IndexModel::builder().keys(keys).options(unique()).build();
-        self.users
-            .create_indexes([
-                unique_index(doc! { "email": 1 }),
-                unique_index(doc! { "username": 1 }),
-            ])
-            .await
-            .map_err(map_error)?;
+        let users = [(doc! { "email": 1 }, true), (doc! { "username": 1 }, true)];
+        ensure(&self.users, &users).await?;
         for records in [&self.datasets, &self.models, &self.runs, &self.notifications] {
-            records.create_index(index(doc! { "owner": 1, "_id": -1 })).await.map_err(map_error)?;
+            ensure(records, &[(doc! { "owner": 1, "_id": -1 }, false)]).await?;
         }
-        self.jobs
-            .create_indexes([
-                index(doc! { "state": 1, "seq": 1 }),
-                index(doc! { "state": 1, "leaseUntil": 1 }),
-            ])
-            .await
-            .map_err(map_error)?;
-        Ok(())
+        let jobs =
+            [(doc! { "state": 1, "seq": 1 }, false), (doc! { "state": 1, "leaseUntil": 1 }, false)];
+        ensure(&self.jobs, &jobs).await
     }
 
     /// This store as a [`Backend`]: records, queue and blobs; no cache or event bus.
@@ -141,6 +129,33 @@ impl MongoStore {
             events: None,
         }
     }
+}
+
+/// The default name of the index on `keys`, as servers name it (`owner_1__id_-1`).
+fn index_name(keys: &Document) -> String {
+    keys.iter().map(|(field, order)| format!("{field}_{order}")).collect::<Vec<_>>().join("_")
+}
+
+/// Creates those of `indexes` (keys, unique) that `collection` does not have yet.
+async fn ensure(collection: &Collection<Document>, indexes: &[(Document, bool)]) -> Result<()> {
+    let existing = match collection.list_index_names().await {
+        Ok(names) => names,
+        // A collection that does not exist yet has no indexes.
+        Err(err) if matches!(err.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26) => {
+            Vec::new()
+        }
+        Err(err) => return Err(map_error(err)),
+    };
+    for (keys, unique) in indexes {
+        let name = index_name(keys);
+        if existing.contains(&name) {
+            continue;
+        }
+        let options = IndexOptions::builder().name(name).unique(*unique).build();
+        let model = IndexModel::builder().keys(keys.clone()).options(options).build();
+        collection.create_index(model).await.map_err(map_error)?;
+    }
+    Ok(())
 }
 
 /// Opens Modelyard's stores on the MongoDB database `database` at `url`.
