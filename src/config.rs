@@ -78,16 +78,29 @@ pub fn default_trainer() -> Option<Arc<dyn Trainer>> {
 pub enum StoreUrl {
     /// `sled://<directory>`: records, cache, queue and blobs embedded in one directory.
     Sled(PathBuf),
+    /// `mongodb://...` or `mongodb+srv://...` (needs the `mongo` feature): records, job queue and
+    /// blobs (GridFS) on a MongoDB deployment shared by any number of processes.
+    Mongo {
+        /// The connection string as given, passed to the driver.
+        url: String,
+        /// The database: the URL's path, `modelyard` when it has none.
+        database: String,
+    },
 }
 
 impl StoreUrl {
-    /// Parses `sled://./data`, `sled:///abs/path` or `sled:relative`.
+    /// Parses `sled://./data`, `sled:///abs/path`, `sled:relative`, or `mongodb://host/db` and
+    /// `mongodb+srv://...` (the database from the URL's path, `modelyard` without one).
     pub fn parse(url: &str) -> Result<Self> {
         let (scheme, rest) = url.split_once(':').ok_or_else(|| bad_url(url))?;
         let path = rest.strip_prefix("//").unwrap_or(rest);
         match scheme {
             "sled" if !path.is_empty() => Ok(Self::Sled(PathBuf::from(path))),
-            "mongodb" | "mongodb+srv" | "redis" => Err(Error::NotSupported(format!(
+            "mongodb" | "mongodb+srv" => Ok(Self::Mongo {
+                url: url.to_owned(),
+                database: mongo_database(path).unwrap_or("modelyard").to_owned(),
+            }),
+            "redis" => Err(Error::NotSupported(format!(
                 "the {scheme} backend is not built into this version of modelyard"
             ))),
             _ => Err(bad_url(url)),
@@ -98,8 +111,16 @@ impl StoreUrl {
     pub fn data_dir(&self) -> Option<&Path> {
         match self {
             Self::Sled(path) => Some(path),
+            Self::Mongo { .. } => None,
         }
     }
+}
+
+/// The database in the path of a MongoDB URL's part after `scheme://`, if it names one.
+fn mongo_database(rest: &str) -> Option<&str> {
+    let (_hosts, path) = rest.split_once('/')?;
+    let database = path.split('?').next().unwrap_or_default();
+    (!database.is_empty()).then_some(database)
 }
 
 fn bad_url(url: &str) -> Error {

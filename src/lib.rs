@@ -76,21 +76,33 @@ impl Modelyard {
     /// its training workers when a trainer is configured.
     pub async fn open(config: impl IntoConfig) -> Result<Self> {
         let config = config.into_config()?;
-        let (backend, data_dir) = match &config.store {
-            StoreUrl::Sled(dir) => (open_sled(dir)?, dir.clone()),
+        if config.jwt_secret.is_none() && config.auth.is_none() && config.store.data_dir().is_none()
+        {
+            return Err(Error::validation(
+                "jwt_secret",
+                "this store has no local data directory to keep a generated secret in: set \
+                 jwt_secret (at least 32 random bytes, the same in every process)",
+            ));
+        }
+        let backend = match &config.store {
+            StoreUrl::Sled(dir) => open_sled(dir)?,
+            StoreUrl::Mongo { url, database } => open_mongo(url, database).await?,
         };
         let backend = match &config.cache {
             Some(url) => attach_redis(backend, url, &config.cache_namespace).await?,
             None => backend,
         };
         let stores = with_read_through_cache(fill_defaults(backend)?, &config.cache_policy);
-        let secret = match &config.jwt_secret {
-            Some(secret) => secret.clone(),
-            None => config::persisted_secret(&data_dir)?,
-        };
         let auth_config = match config.auth.clone() {
             Some(auth) => auth,
-            None => AuthConfig::new(JwtKey::hs256(secret)?),
+            None => {
+                let secret = match (&config.jwt_secret, config.store.data_dir()) {
+                    (Some(secret), _) => secret.clone(),
+                    (None, Some(dir)) => config::persisted_secret(dir)?,
+                    (None, None) => return Err(Error::internal("no JWT secret")),
+                };
+                AuthConfig::new(JwtKey::hs256(secret)?)
+            }
         };
         let trainer = config.trainer.clone();
         let training =
@@ -175,6 +187,21 @@ fn open_sled(dir: &std::path::Path) -> Result<Backend> {
     {
         let _ = dir;
         Err(Error::NotSupported("built without the `sled` feature".into()))
+    }
+}
+
+/// Opens the MongoDB store (records, job queue, GridFS blobs).
+async fn open_mongo(url: &str, database: &str) -> Result<Backend> {
+    #[cfg(feature = "mongo")]
+    {
+        modelyard_storage_mongo::open(url, database).await
+    }
+    #[cfg(not(feature = "mongo"))]
+    {
+        let _ = (url, database);
+        Err(Error::NotSupported(
+            "MongoDB support is not built in (enable the `mongo` feature of modelyard)".into(),
+        ))
     }
 }
 

@@ -123,7 +123,10 @@ fn mongo_urls_name_their_database() {
     let parsed = StoreUrl::parse("mongodb://a:1,b:2/yard?w=majority").unwrap();
     assert_eq!(
         parsed,
-        StoreUrl::Mongo { url: "mongodb://a:1,b:2/yard?w=majority".into(), database: "yard".into() }
+        StoreUrl::Mongo {
+            url: "mongodb://a:1,b:2/yard?w=majority".into(),
+            database: "yard".into()
+        }
     );
     for url in ["mongodb://localhost", "mongodb://localhost/", "mongodb+srv://c.example/?x=1"] {
         match StoreUrl::parse(url).unwrap() {
