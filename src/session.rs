@@ -241,3 +241,13 @@ mod tests {
         assert_eq!(request.clone().models().await.unwrap_err().code(), "UNAUTHORIZED");
     }
 }
+
+/// Shows who the session is for and when it expires; never the token.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user.id)
+            .field("expires_at", &self.token.expires_at)
+            .finish_non_exhaustive()
+    }
+}
