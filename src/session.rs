@@ -206,6 +206,16 @@ impl Session {
     }
 }
 
+/// Shows who the session is for and when it expires; never the token.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user.id)
+            .field("expires_at", &self.token.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -239,15 +249,5 @@ mod tests {
         // The creation check is spent: every later call sees the revocation.
         assert_eq!(request.datasets().await.unwrap_err().code(), "UNAUTHORIZED");
         assert_eq!(request.clone().models().await.unwrap_err().code(), "UNAUTHORIZED");
-    }
-}
-
-/// Shows who the session is for and when it expires; never the token.
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("user", &self.user.id)
-            .field("expires_at", &self.token.expires_at)
-            .finish_non_exhaustive()
     }
 }
