@@ -13,15 +13,7 @@ use modelyard::{Config, Modelyard, RunEvent, RunStatus, StoreUrl, TrainParams};
 use support::{IRIS, StepTrainer, iris_model, user};
 
 fn mongo_url() -> Option<String> {
-    let url = std::env::var("MODELYARD_TEST_MONGO_URL").ok();
-    assert!(
-        url.is_some() || std::env::var("CI").as_deref() != Ok("true"),
-        "MODELYARD_TEST_MONGO_URL is not set under CI=true: scripts/test starts FerretDB"
-    );
-    if url.is_none() {
-        println!("skipped: MODELYARD_TEST_MONGO_URL is not set");
-    }
-    url
+    support::test_service_url("MODELYARD_TEST_MONGO_URL", "FerretDB")
 }
 
 /// A config on a fresh database of the server at `url`, with a fixed secret and fast workers.

@@ -13,15 +13,7 @@ use modelyard::{Modelyard, RunEvent, RunStatus, TrainParams};
 use support::{StepTrainer, iris_model, user};
 
 fn redis_url() -> Option<String> {
-    let url = std::env::var("MODELYARD_TEST_REDIS_URL").ok();
-    assert!(
-        url.is_some() || std::env::var("CI").as_deref() != Ok("true"),
-        "MODELYARD_TEST_REDIS_URL is not set under CI=true: scripts/test starts redis-server"
-    );
-    if url.is_none() {
-        println!("skipped: MODELYARD_TEST_REDIS_URL is not set");
-    }
-    url
+    support::test_service_url("MODELYARD_TEST_REDIS_URL", "redis-server")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

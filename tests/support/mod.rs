@@ -164,3 +164,17 @@ pub async fn notifications_soon(session: &Session) -> Vec<modelyard::core::Notif
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The URL of a test service from `var` (`MODELYARD_TEST_REDIS_URL`...), or `None` after saying
+/// the test skips. Under `CI=true` a missing service fails: CI starts every service it tests.
+pub fn test_service_url(var: &str, started_by: &str) -> Option<String> {
+    let url = std::env::var(var).ok();
+    assert!(
+        url.is_some() || std::env::var("CI").as_deref() != Ok("true"),
+        "{var} is not set under CI=true: scripts/test starts {started_by}"
+    );
+    if url.is_none() {
+        println!("skipped: {var} is not set");
+    }
+    url
+}
