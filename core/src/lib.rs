@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod cached;
 pub mod datasets;
+pub mod memo;
 mod domain;
 mod error;
 mod ids;

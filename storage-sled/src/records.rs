@@ -3,6 +3,7 @@
 
 use std::marker::PhantomData;
 
+use modelyard_core::memo::DecodeMemo;
 use modelyard_core::{Error, Mutation, Result, UserId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,7 +12,7 @@ use sled::Transactional;
 use crate::db::{self, abort, decode, encode, flush, owner_key, storage_error, tx_error};
 
 /// A record that belongs to one user and is keyed by a time-ordered id.
-pub(crate) trait OwnedRecord: Serialize + DeserializeOwned + Clone + Send + Sync {
+pub(crate) trait OwnedRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// What the record is called in errors (`"dataset"`).
     const KIND: &'static str;
     /// The id's 16 bytes, which sort by creation time.
@@ -20,11 +21,16 @@ pub(crate) trait OwnedRecord: Serialize + DeserializeOwned + Clone + Send + Sync
     fn owner(&self) -> UserId;
 }
 
+/// Source bytes of decoded records remembered per collection (see [`DecodeMemo`]).
+const MEMO_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Records of one kind: `records` (id -> JSON) and `by_owner` (owner ++ id -> empty).
 pub(crate) struct Collection<T> {
     db: sled::Db,
     records: sled::Tree,
     by_owner: sled::Tree,
+    /// Reads skip JSON parsing when a record's bytes are unchanged since the last decode.
+    memo: DecodeMemo<[u8; 16]>,
     record: PhantomData<fn() -> T>,
 }
 
@@ -35,6 +41,7 @@ impl<T: OwnedRecord> Collection<T> {
             db: db.clone(),
             records: db::open_tree(db, name)?,
             by_owner: db::open_tree(db, &format!("{name}_by_owner"))?,
+            memo: DecodeMemo::new(MEMO_BYTES),
             record: PhantomData,
         })
     }
@@ -60,7 +67,8 @@ impl<T: OwnedRecord> Collection<T> {
     /// The owner's record; another owner's record is as missing as an unknown id.
     pub(crate) fn get(&self, owner: UserId, id: [u8; 16]) -> Result<T> {
         let bytes = self.records.get(id).map_err(storage_error)?;
-        let record = bytes.map(|b| decode::<T>(&b, T::KIND)).transpose()?;
+        let record =
+            bytes.map(|b| self.memo.decode(id, &b, |b| decode::<T>(b, T::KIND))).transpose()?;
         record.filter(|r| r.owner() == owner).ok_or_else(|| Error::not_found(T::KIND))
     }
 
@@ -136,6 +144,7 @@ impl<T: OwnedRecord> Collection<T> {
                 Ok(())
             })
             .map_err(tx_error)?;
+        self.memo.forget(&id);
         flush(&self.db).await
     }
 }

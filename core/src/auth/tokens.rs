@@ -5,6 +5,7 @@
 //! the configured algorithm.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -19,6 +20,13 @@ pub(crate) const INVALID_TOKEN: &str = "invalid or expired token";
 
 /// Longest token accepted; real ones are a few hundred bytes, so larger input is refused unread.
 const MAX_TOKEN_BYTES: usize = 4096;
+
+/// How many verified tokens are remembered (a few hundred bytes each).
+const VERIFIED_CAPACITY: u64 = 10_000;
+
+/// How long a verified token is remembered before its signature is checked again. Its `exp`
+/// and `nbf` are checked against the clock on every use regardless.
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
 
 /// A freshly issued access token.
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -68,7 +76,20 @@ pub(crate) struct WireClaims {
     pub(crate) ver: u32,
 }
 
+/// A token that passed every check of [`TokenSigner::verify`], with the times to re-check.
+struct Verified {
+    claims: TokenClaims,
+    not_before: u64,
+    expires: u64,
+}
+
 /// Issues and verifies access tokens with the configured key, algorithm, issuer and audience.
+///
+/// Verification is a pure function of the token text and the fixed key, so tokens that passed
+/// are remembered by their exact text (bounded, a few minutes): a client sending the same token
+/// on every request pays for the signature, the base64 and the JSON once. Time claims are still
+/// checked on every call, and failures are never remembered. Revocation (denylist, token
+/// version) is not the signer's business and stays a per-call check in the auth service.
 pub struct TokenSigner {
     algorithm: Algorithm,
     encoding: EncodingKey,
@@ -78,6 +99,7 @@ pub struct TokenSigner {
     audience: String,
     ttl: Duration,
     leeway: Duration,
+    verified: moka::sync::Cache<Arc<str>, Arc<Verified>>,
 }
 
 impl fmt::Debug for TokenSigner {
@@ -121,6 +143,10 @@ impl TokenSigner {
             audience: config.audience.clone(),
             ttl: config.ttl,
             leeway: Duration::from_secs(config.leeway_secs),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(VERIFIED_FOR)
+                .build(),
         };
         let probe = signer
             .issue(UserId::new(), 0)
@@ -173,6 +199,28 @@ impl TokenSigner {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(refused());
         }
+        let verified = match self.verified.get(token) {
+            Some(verified) => verified,
+            None => {
+                let verified = Arc::new(self.verify_uncached(token)?);
+                self.verified.insert(Arc::from(token), verified.clone());
+                verified
+            }
+        };
+        // The same time checks as jsonwebtoken's (`exp`/`nbf` with leeway), on every call.
+        let (now, leeway) = (unix_now(), self.leeway.as_secs());
+        if verified.expires.saturating_add(leeway) < now
+            || verified.not_before > now.saturating_add(leeway)
+        {
+            self.verified.invalidate(token);
+            return Err(refused());
+        }
+        Ok(verified.claims.clone())
+    }
+
+    /// The full check: signature, algorithm and every claim.
+    fn verify_uncached(&self, token: &str) -> Result<Verified> {
+        let refused = || Error::Unauthorized(INVALID_TOKEN.into());
         let data = jsonwebtoken::decode::<WireClaims>(token, &self.decoding, &self.validation)
             .map_err(|err| {
                 tracing::debug!(kind = ?err.kind(), "access token refused");
@@ -183,12 +231,16 @@ impl TokenSigner {
         if claims.iat > claims.exp {
             return Err(refused());
         }
-        Ok(TokenClaims {
-            user: claims.sub.parse().map_err(|_| refused())?,
-            token_id: Uuid::try_parse(&claims.jti).map_err(|_| refused())?,
-            token_version: claims.ver,
-            issued_at: timestamp(claims.iat).map_err(|_| refused())?,
-            expires_at: timestamp(claims.exp).map_err(|_| refused())?,
+        Ok(Verified {
+            claims: TokenClaims {
+                user: claims.sub.parse().map_err(|_| refused())?,
+                token_id: Uuid::try_parse(&claims.jti).map_err(|_| refused())?,
+                token_version: claims.ver,
+                issued_at: timestamp(claims.iat).map_err(|_| refused())?,
+                expires_at: timestamp(claims.exp).map_err(|_| refused())?,
+            },
+            not_before: claims.nbf,
+            expires: claims.exp,
         })
     }
 }

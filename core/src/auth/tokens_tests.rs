@@ -308,3 +308,38 @@ fn an_oversized_token_is_refused_unread() {
     claims["padding"] = json!("x".repeat(10_000));
     assert_refused(&hs256_signer(), &sign_hs256(&claims));
 }
+
+#[test]
+fn a_remembered_token_still_expires_on_time() {
+    let mut config = JwtConfig::new(JwtKey::hs256(SECRET.to_vec()).unwrap());
+    config.leeway_secs = 0;
+    let signer = TokenSigner::new(&config).unwrap();
+    let mut claims = good_claims();
+    claims["exp"] = json!(now() + 1);
+    let token = sign_hs256(&claims);
+    assert!(signer.verify(&token).is_ok());
+    assert!(signer.verify(&token).is_ok(), "second use, from memory");
+    while now() <= claims["exp"].as_i64().unwrap() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_refused(&signer, &token);
+}
+
+#[test]
+fn forgeries_of_a_token_already_verified_are_still_refused() {
+    let signer = hs256_signer();
+    let token = sign_hs256(&good_claims());
+    assert!(signer.verify(&token).is_ok());
+    let (body, sig) = token.rsplit_once('.').unwrap();
+    let flipped =
+        if sig.starts_with('A') { sig.replacen('A', "B", 1) } else { format!("A{}", &sig[1..]) };
+    assert_refused(&signer, &format!("{body}.{flipped}"));
+    assert_refused(&signer, &format!("{token}AAAA"));
+    assert_refused(&signer, &format!("{token} "));
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims = good_claims();
+    claims["ver"] = json!(99);
+    let forged_payload = b64url(claims.to_string().as_bytes());
+    assert_refused(&signer, &format!("{}.{forged_payload}.{}", parts[0], parts[2]));
+    assert!(signer.verify(&token).is_ok());
+}
