@@ -2,11 +2,17 @@
 //! MLPs on candle (CPU), metrics and `weights.safetensors` + `model.json` artifacts.
 //!
 //! Training is deterministic for a seed on one machine: weights are initialised and batches
-//! shuffled from the crate's own seeded generator ([`rng::SeededRng`]), never candle's. For
-//! speed, set `RAYON_NUM_THREADS` before the process starts threads: candle reads it on every
-//! matrix product and otherwise re-detects the CPUs each time.
+//! shuffled from the crate's own seeded generator ([`rng::SeededRng`]), never candle's.
+//!
+//! Threads: training's matrix products run on the caller's rayon pool (by default the global
+//! one, sized once from `RAYON_NUM_THREADS` or the available CPUs; run `train` inside
+//! `ThreadPool::install` to bound it). Inference goes through candle, which reads
+//! `RAYON_NUM_THREADS` on every matrix product and re-detects the CPUs each time it is unset:
+//! callers that predict in bulk should set it before the process starts any thread (setting it
+//! from a library while other threads run would be unsound, so this crate never does).
 
 pub mod artifact;
+pub mod backprop;
 pub mod checkpoint;
 pub mod inference;
 pub mod metrics;

@@ -1,8 +1,9 @@
 //! The network: a layer plan over one flat parameter buffer, and its forward pass on candle.
 //!
 //! Parameters live in a `Vec<f32>` owned by the trainer (so the optimizer updates them in place,
-//! in one fused pass); each step wraps them in candle `Var`s, runs forward and backward with
-//! candle's autograd, and copies the gradients back into one flat buffer. Only ops that record
+//! in one fused pass). Training steps run the hand-written pass of [`crate::backprop`]; the
+//! candle forward pass here serves inference, and with [`Network::vars`] and candle's autograd
+//! it is the reference the backprop tests compare every gradient against. Only ops that record
 //! a backward are used (no `softmax_last_dim`, no `layer_norm` fast paths).
 
 use candle_core::{D, DType, Device, Tensor, Var};

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
 use modelyard_core::training::validate_params;
 use modelyard_core::{
     CancelToken, Checkpoint, EpochMetrics, Error, Result, Table, Task, TrainedModel, TrainingInput,
@@ -12,10 +11,11 @@ use modelyard_core::{
 };
 
 use crate::artifact::{self, FORMAT, FORMAT_VERSION, ModelFile};
+use crate::backprop::{self, Loss, Workspace};
 use crate::checkpoint::{self, Progress, TrainState};
 use crate::inference::{argmax, infer, mean_loss};
 use crate::metrics;
-use crate::network::{Mode, Network, candle_err, cross_entropy, mean_squared_error};
+use crate::network::Network;
 use crate::optim::OptimizerState;
 use crate::preprocess::{EncodedTarget, Preprocessor, labelled_rows, text_cell};
 use crate::rng::SeededRng;
@@ -107,6 +107,11 @@ pub fn train(
     let outputs = network.outputs;
     let mut xb = Vec::with_capacity(batch * width);
     let mut yb = Vec::with_capacity(batch * outputs);
+    let mut workspace = Workspace::new();
+    let loss_kind = match model.task {
+        Task::Classification => Loss::CrossEntropy,
+        Task::Regression => Loss::MeanSquared,
+    };
     while state.progress.epoch < hp.epochs && !patience_spent(&state) {
         let epoch = state.progress.epoch + 1;
         let started = Instant::now();
@@ -130,28 +135,20 @@ pub fn train(
                 }
             }
             let rows = chunk.len();
-            let x = Tensor::from_slice(&xb, (rows, width), &Device::Cpu).map_err(candle_err)?;
-            let y = Tensor::from_slice(&yb, (rows, outputs), &Device::Cpu).map_err(candle_err)?;
-            let vars = network.vars(&state.params)?;
-            let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-            let mut mode = Mode::Train { rng: &mut rng, stats: &mut state.stats };
-            let out = network.forward(&tensors, &x, &mut mode)?;
-            let loss = match model.task {
-                Task::Classification => cross_entropy(&out, &y)?,
-                Task::Regression => mean_squared_error(&out, &y)?,
-            };
-            let backward = loss.backward().map_err(candle_err)?;
-            for (segment, var) in network.segments.iter().zip(&vars) {
-                let grad = backward.get(var.as_tensor()).ok_or_else(|| {
-                    Error::internal(format!("no gradient reached {}", segment.name))
-                })?;
-                let values =
-                    grad.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(candle_err)?;
-                grads[segment.offset..segment.offset + segment.len()].copy_from_slice(&values);
-            }
+            let batch_loss = backprop::train_step(
+                &network,
+                &state.params,
+                &mut grads,
+                &xb,
+                &yb,
+                loss_kind,
+                &mut rng,
+                &mut state.stats,
+                &mut workspace,
+            );
             state.optimizer.step(&mut state.params, &grads, hp);
-            loss_sum += f64::from(loss.to_scalar::<f32>().map_err(candle_err)?) * rows as f64;
-            let out = out.flatten_all().and_then(|o| o.to_vec1::<f32>()).map_err(candle_err)?;
+            loss_sum += batch_loss * rows as f64;
+            let out = workspace.output();
             match model.task {
                 Task::Classification => {
                     for (row, &r) in out.chunks_exact(outputs).zip(chunk) {
