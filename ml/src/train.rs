@@ -135,18 +135,23 @@ pub fn train(
                 }
             }
             let rows = chunk.len();
-            let batch_loss = backprop::train_step(
-                &network,
-                &state.params,
-                &mut grads,
-                &xb,
-                &yb,
-                loss_kind,
-                &mut rng,
-                &mut state.stats,
-                &mut workspace,
-            );
-            state.optimizer.step(&mut state.params, &grads, hp);
+            // One step on a rayon worker: gemm's parallel loops then fork from inside the pool
+            // (the waiting thread works too) instead of each being injected from outside it.
+            let batch_loss = rayon::scope(|_| {
+                let loss = backprop::train_step(
+                    &network,
+                    &state.params,
+                    &mut grads,
+                    &xb,
+                    &yb,
+                    loss_kind,
+                    &mut rng,
+                    &mut state.stats,
+                    &mut workspace,
+                );
+                state.optimizer.step(&mut state.params, &grads, hp);
+                loss
+            });
             loss_sum += batch_loss * rows as f64;
             let out = workspace.output();
             match model.task {
