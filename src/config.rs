@@ -29,9 +29,11 @@ pub struct Config {
     /// The training engine; without one this process serves but does not train. [`Config::new`]
     /// sets the candle trainer when built with the `ml` feature (the default).
     pub trainer: Option<Arc<dyn Trainer>>,
-    /// A Redis URL (`redis://host:6379/0`) for the cache, the job queue and live events, shared
-    /// by every process using it (needs the `redis` feature). Without one they stay embedded
-    /// (sled) or in-process.
+    /// A Redis URL (`redis://host:6379/0`) for the cache (with the token denylist and rate-limit
+    /// counters) and live events, shared by every process using it (needs the `redis` feature).
+    /// Without one they stay in-process. The job queue is never moved to Redis: it stays in the
+    /// record store (MongoDB's `jobs` collection, sled), which is durable, so flushing or
+    /// restarting Redis loses no queued run.
     pub cache: Option<String>,
     /// The prefix of every Redis key, so deployments can share one server.
     pub cache_namespace: String,

@@ -42,7 +42,9 @@ use modelyard_core::training::{TrainingService, WorkerHandle};
 use modelyard_core::{Backend, Stores};
 use tokio::sync::Mutex;
 
-/// `backend` with Redis as its cache, job queue and event bus.
+/// `backend` with Redis as its cache (records' read-through cache, token denylist, rate-limit
+/// counters) and event bus. The job queue stays the backend's own, durable one (MongoDB's `jobs`
+/// collection, sled's tree): a Redis restart or `FLUSHALL` never loses a queued run.
 #[cfg(feature = "redis")]
 async fn attach_redis(backend: Backend, url: &str, namespace: &str) -> Result<Backend> {
     Ok(modelyard_storage_redis::RedisStore::connect(url, namespace).await?.attach(backend))
@@ -69,6 +71,8 @@ struct Inner {
     training: TrainingService,
     notifications: NotificationService,
     workers: Mutex<Vec<WorkerHandle>>,
+    /// For [`Modelyard::check_ready`].
+    users: Arc<dyn modelyard_core::UserStore>,
 }
 
 impl Modelyard {
@@ -117,6 +121,7 @@ impl Modelyard {
                     config.datasets.clone(),
                 ),
                 models: ModelService::new(stores.clone(), trainer.clone()),
+                users: stores.users.clone(),
                 notifications: NotificationService::new(stores),
                 training,
                 workers: Mutex::new(Vec::new()),
@@ -142,6 +147,13 @@ impl Modelyard {
     pub async fn shutdown(&self) {
         let workers = std::mem::take(&mut *self.inner.workers.lock().await);
         futures::future::join_all(workers.into_iter().map(WorkerHandle::shutdown)).await;
+    }
+
+    /// Whether the record store answers now: one cheap read (an email lookup no account can
+    /// have). `Unavailable` while the store is down or unreachable; `Ok` again as soon as it is
+    /// back, with no reopening. Readiness probes call this.
+    pub async fn check_ready(&self) -> Result<()> {
+        self.inner.users.find_user_by_email("readiness-probe@modelyard.invalid").await.map(|_| ())
     }
 
     /// Creates an account and returns a signed-in session.

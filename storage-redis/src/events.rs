@@ -1,6 +1,15 @@
 //! The event bus on pub/sub: one channel per owner, JSON payloads. Each subscription holds its
 //! own pub/sub connection, confirmed before `subscribe` returns, so nothing published afterwards
 //! is missed; redis-rs buffers for a subscriber that does not read, so publishers never wait.
+//!
+//! When a subscription's connection drops (Redis restarted, killed, or the link cut), its stream
+//! **ends**; it does not resubscribe behind the subscriber's back. Events published while it was
+//! gone are lost for good (pub/sub stores nothing), so a silent resubscription would leave a gap
+//! the subscriber cannot see: a run follower could wait forever for a final status published in
+//! that gap. An ended stream instead tells the subscriber to read the records again and
+//! subscribe anew, which is what the facade's run follower does on every subscription (stored
+//! history first, then live events), and what an SSE client does by reconnecting. Publishing
+//! goes through the reconnecting connection manager, so it works again as soon as Redis is back.
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -40,6 +49,10 @@ impl EventBus for RedisStore {
                     }
                 }
             })
+            .chain(futures::stream::poll_fn(move |_| {
+                tracing::info!(%owner, "Redis event subscription ended (connection closed)");
+                std::task::Poll::Ready(None)
+            }))
             .boxed())
     }
 }

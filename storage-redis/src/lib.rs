@@ -6,6 +6,13 @@
 //! [`RedisStore::attach`]. Every key lives under one namespace prefix, so several deployments
 //! (or tests) can share one server.
 //!
+//! **Nothing authoritative lives only here** (SECURITY-CHECKLIST 25). [`RedisStore::attach`]
+//! gives Redis the cache and the event bus, and the job queue only to a record store that has
+//! none: a store with its own durable queue (MongoDB's `jobs` collection, sled's tree) keeps it,
+//! so a Redis restart, `FLUSHALL` or eviction never loses a queued run. The stream queue stays
+//! available for an explicit choice ([`RedisStore::attach_with_queue`]), for deployments whose
+//! Redis is persistent (AOF) and sized not to evict; the conformance suite tests it.
+//!
 //! Connections go through redis-rs's `ConnectionManager`, which reconnects on its own: a
 //! restarted Redis costs the calls made while it is down (`Unavailable`, retryable), not a
 //! restart of Modelyard.
@@ -52,11 +59,26 @@ impl RedisStore {
         Ok(store)
     }
 
-    /// `backend` with this store as its cache, job queue and event bus.
+    /// `backend` with this store as its cache and event bus. The backend's own job queue is
+    /// kept (it is durable; a queue in Redis would vanish with a flush); Redis provides one
+    /// only to a backend that has none.
     pub fn attach(self, mut backend: Backend) -> Backend {
         let store = Arc::new(self);
         backend.cache = Some(store.clone());
+        if backend.queue.is_none() {
+            backend.queue = Some(store.clone());
+        }
+        backend.events = Some(store);
+        backend
+    }
+
+    /// `backend` with this store as its cache, event bus **and** job queue, replacing the
+    /// backend's own queue. Only for a Redis that persists (AOF) and never evicts: a flushed or
+    /// restarted non-persistent Redis loses every queued run (their records stay `queued`).
+    pub fn attach_with_queue(self, mut backend: Backend) -> Backend {
+        let store = Arc::new(self);
         backend.queue = Some(store.clone());
+        backend.cache = Some(store.clone());
         backend.events = Some(store);
         backend
     }

@@ -24,7 +24,8 @@ async fn fresh() -> Fixture {
     };
     let namespace = format!("test-{}", uuid::Uuid::new_v4());
     let redis = RedisStore::connect(&url, &namespace).await.expect("connect to Redis");
-    Fixture::new(redis.attach(records), dir)
+    // The stream queue replaces sled's, so the suite tests Redis's queue.
+    Fixture::new(redis.attach_with_queue(records), dir)
 }
 
 modelyard_core::conformance_suite!(fresh);
