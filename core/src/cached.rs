@@ -1,8 +1,11 @@
 //! The cache policy of the original platform, kept: `user:<id>` for 1 h, `model:<id>` for 24 h,
 //! `training:<id>` for 7 days, as a read-through layer in front of the record stores.
 //!
-//! The cache is never the truth: a cache error reads through to the store, every write
-//! invalidates, and a run is cached only once final (a running run changes every epoch).
+//! The cache is never the truth: a cache error (Redis down, restarted, flushed, evicting) reads
+//! through to the store and a failed cache write is skipped, so records keep being served while
+//! the cache is away; every write invalidates, and a run is cached only once final (a running
+//! run changes every epoch). The token denylist does not go through this layer: the auth service
+//! reads it fail-closed (`Unavailable`) because it has no other copy.
 //! Invalidation deletes the key after the write and once more a moment later, so a reader that
 //! loaded the old record just before the write cannot leave it cached for the whole TTL.
 
@@ -13,10 +16,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 
+use crate::memo::DecodeMemo;
 use crate::{
     Cache, Error, Model, ModelId, ModelStore, Mutation, Result, RunId, RunStore, Stores,
     TrainingRun, User, UserId, UserStore,
 };
+
+/// Deletions tried after a write (the second invalidation and its retries, backing off from
+/// `reinvalidate_after`: 0.5 s, 1 s, 2 s ... with the default).
+const INVALIDATION_ATTEMPTS: u32 = 6;
+
+/// Source bytes of decoded cache hits remembered per record kind.
+const MEMO_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Time to live per cached record kind.
 #[derive(Debug, Clone)]
@@ -53,6 +64,7 @@ pub fn with_read_through_cache(mut stores: Stores, policy: &CachePolicy) -> Stor
         prefix: Arc::from(format!("{}{kind}", policy.key_prefix)),
         ttl,
         reinvalidate_after: policy.reinvalidate_after,
+        memo: Arc::new(DecodeMemo::new(MEMO_BYTES)),
     };
     stores.users = Arc::new(CachedUsers {
         inner: stores.users.clone(),
@@ -77,6 +89,8 @@ struct Layer {
     prefix: Arc<str>,
     ttl: Duration,
     reinvalidate_after: Duration,
+    /// Hits skip JSON parsing when the cached bytes are the ones decoded last time.
+    memo: Arc<DecodeMemo<String>>,
 }
 
 impl Layer {
@@ -84,9 +98,15 @@ impl Layer {
         format!("{}:{id}", self.prefix)
     }
 
-    async fn read<T: DeserializeOwned>(&self, id: impl Display) -> Option<T> {
-        match self.cache.get(&self.key(id)).await {
-            Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
+    async fn read<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        id: impl Display,
+    ) -> Option<T> {
+        let key = self.key(id);
+        match self.cache.get(&key).await {
+            Ok(Some(bytes)) => {
+                self.memo.decode(key, &bytes, |b| serde_json::from_slice::<T>(b)).ok()
+            }
             Ok(None) => None,
             Err(err) => {
                 tracing::debug!(%err, "cache read failed; reading through");
@@ -107,10 +127,20 @@ impl Layer {
         if let Err(err) = self.cache.delete(&key).await {
             tracing::warn!(%err, %key, "cache invalidation failed");
         }
-        let (cache, delay) = (self.cache.clone(), self.reinvalidate_after);
+        let (cache, mut delay) = (self.cache.clone(), self.reinvalidate_after);
         tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let _ = cache.delete(&key).await;
+            // The second deletion also retries while the cache is unreachable (a Redis blip), so
+            // a stale entry of a persistent cache does not outlive the outage by a whole TTL.
+            for attempt in 1..=INVALIDATION_ATTEMPTS {
+                tokio::time::sleep(delay).await;
+                match cache.delete(&key).await {
+                    Ok(()) => return,
+                    Err(err) if attempt == INVALIDATION_ATTEMPTS => {
+                        tracing::warn!(%err, %key, "cache invalidation abandoned; the entry expires with its TTL");
+                    }
+                    Err(_) => delay = (delay * 2).max(Duration::from_millis(100)),
+                }
+            }
         });
     }
 }
