@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use modelyard::{Config, Result};
@@ -31,8 +32,9 @@ pub struct Args {
     /// Where records live.
     #[arg(long, env = "MODELYARD_STORE", default_value = "sled://./modelyard-data")]
     pub store: String,
-    /// A Redis URL (`redis://host:6379/0`) for the cache, job queue and live events shared by
-    /// every process; without it (or with `memory`) they stay in this process.
+    /// A Redis URL (`redis://host:6379/0`) for the cache (token denylist and rate-limit counters
+    /// included) and live events shared by every process; without it (or with `memory`) they
+    /// stay in this process. The job queue stays in the record store, which is durable.
     #[arg(long, env = "MODELYARD_CACHE")]
     pub cache: Option<String>,
     /// HS256 secret for access tokens (at least 32 bytes). Without it, a development secret is
@@ -42,6 +44,14 @@ pub struct Args {
     /// Training workers in this process (default 1; 0 with `--role api`).
     #[arg(long, env = "MODELYARD_WORKERS")]
     pub workers: Option<usize>,
+    /// Seconds a worker holds a run without a heartbeat; a killed worker's run is reclaimed by
+    /// another worker after this long (default 30).
+    #[arg(long, env = "MODELYARD_LEASE_SECS", value_parser = positive_seconds)]
+    pub lease_secs: Option<f64>,
+    /// Seconds between a worker's lease renewals (default 10, or a third of `--lease-secs`);
+    /// must be shorter than the lease.
+    #[arg(long, env = "MODELYARD_HEARTBEAT_SECS", value_parser = positive_seconds)]
+    pub heartbeat_secs: Option<f64>,
     /// `api`, `worker` or `all`.
     #[arg(long, env = "MODELYARD_ROLE", value_enum, default_value = "all")]
     pub role: Role,
@@ -79,6 +89,19 @@ impl Args {
         if let Some(mb) = self.max_upload_mb {
             config.datasets.max_upload_bytes = mb.saturating_mul(1024 * 1024);
         }
+        if let Some(lease) = self.lease_secs {
+            config.training.lease = Duration::from_secs_f64(lease);
+            config.training.heartbeat = Duration::from_secs_f64(lease / 3.0);
+        }
+        if let Some(heartbeat) = self.heartbeat_secs {
+            config.training.heartbeat = Duration::from_secs_f64(heartbeat);
+        }
+        if config.training.heartbeat >= config.training.lease {
+            return Err(modelyard::Error::validation(
+                "heartbeat_secs",
+                "the heartbeat must be shorter than the lease (MODELYARD_LEASE_SECS)",
+            ));
+        }
         config.training.workers = match (self.role, self.workers) {
             (Role::Api, _) => 0,
             (_, Some(workers)) => workers,
@@ -105,6 +128,16 @@ impl Args {
             }),
             ..defaults
         }
+    }
+}
+
+/// A number of seconds: finite, above zero, at most a day.
+fn positive_seconds(text: &str) -> std::result::Result<f64, String> {
+    let seconds: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("{text:?}: expected seconds above 0 and at most 86400"))
     }
 }
 
@@ -157,6 +190,27 @@ mod tests {
             Args::try_parse_from(["modelyard-server", "--role", "worker", "--workers", "3"])
                 .unwrap();
         assert_eq!(worker.facade_config().unwrap().training.workers, 3);
+    }
+
+    #[test]
+    fn lease_and_heartbeat_seconds_reach_the_training_config() {
+        let args = Args::try_parse_from(["modelyard-server", "--lease-secs", "2.5"]).unwrap();
+        let config = args.facade_config().unwrap();
+        assert_eq!(config.training.lease, Duration::from_millis(2500));
+        assert!(config.training.heartbeat < config.training.lease);
+        let args = Args::try_parse_from([
+            "modelyard-server",
+            "--lease-secs",
+            "3",
+            "--heartbeat-secs",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(args.facade_config().unwrap().training.heartbeat, Duration::from_millis(500));
+        let args = Args::try_parse_from(["modelyard-server", "--heartbeat-secs", "40"]).unwrap();
+        assert_eq!(args.facade_config().err().unwrap().code(), "VALIDATION");
+        assert!(Args::try_parse_from(["modelyard-server", "--lease-secs", "0"]).is_err());
+        assert!(Args::try_parse_from(["modelyard-server", "--lease-secs", "NaN"]).is_err());
     }
 
     #[test]
