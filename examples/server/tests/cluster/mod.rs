@@ -1,0 +1,509 @@
+//! Real processes for the scale-out and fault tests: a `redis-server` and a FerretDB of their own
+//! on free loopback ports with their own temp directories, and `modelyard-server` processes
+//! (the binary Cargo built for these tests) talking to them, driven over real HTTP.
+//!
+//! FerretDB is the binary named by `MODELYARD_TEST_FERRETDB_BIN` (scripts/test builds it and
+//! exports it); `redis-server` comes from `PATH`. Without them the tests say they skip, and under
+//! `CI=true` they fail instead.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+pub const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123";
+pub const PASSWORD: &str = "a long enough passphrase";
+
+/// The FerretDB binary, when both services can run here. Locally a missing one skips the test
+/// with a message; under `CI=true` it fails it.
+pub fn services() -> Option<PathBuf> {
+    let ferret = std::env::var_os("MODELYARD_TEST_FERRETDB_BIN")
+        .map(PathBuf::from)
+        .filter(|path| path.is_file());
+    let redis = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut missing = Vec::new();
+    if ferret.is_none() {
+        missing.push("MODELYARD_TEST_FERRETDB_BIN (a FerretDB binary; scripts/test builds one)");
+    }
+    if !redis {
+        missing.push("redis-server on PATH");
+    }
+    if missing.is_empty() {
+        return ferret;
+    }
+    let missing = missing.join(" and ");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{missing} required under CI=true: run scripts/test"
+    );
+    println!("skipped: {missing} missing; run scripts/test to run this test");
+    None
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn stop(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+}
+
+/// A `redis-server` of this test, without persistence (like a cache tier that may restart empty).
+pub struct Redis {
+    pub port: u16,
+    dir: TempDir,
+    child: Option<Child>,
+}
+
+impl Redis {
+    pub async fn start() -> Self {
+        let mut redis = Self { port: free_port(), dir: tempfile::tempdir().unwrap(), child: None };
+        redis.spawn().await;
+        redis
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("redis.log")).unwrap();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        eventually("redis-server to answer PING", Duration::from_secs(20), || async {
+            self.command("PING").await.filter(|answer| answer.starts_with("+PONG"))
+        })
+        .await;
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server (SIGKILL): everything it held is gone.
+    pub fn kill(&mut self) {
+        stop(&mut self.child);
+    }
+
+    /// Starts it again on the same port, empty.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        self.spawn().await;
+    }
+
+    /// One inline command (`FLUSHALL`, `PING`); its raw reply, `None` when unreachable.
+    pub async fn command(&self, command: &str) -> Option<String> {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.ok()?;
+        stream.write_all(format!("{command}\r\n").as_bytes()).await.ok()?;
+        let mut buffer = vec![0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .ok()?
+            .ok()?;
+        Some(String::from_utf8_lossy(&buffer[..n]).into_owned())
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// A FerretDB (MongoDB wire protocol on SQLite) of this test, with its own data directory.
+pub struct Ferret {
+    pub port: u16,
+    bin: PathBuf,
+    dir: TempDir,
+    child: Option<Child>,
+}
+
+impl Ferret {
+    pub async fn start(bin: &Path) -> Self {
+        let mut ferret = Self {
+            port: free_port(),
+            bin: bin.to_owned(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        ferret.spawn().await;
+        ferret
+    }
+
+    async fn spawn(&mut self) {
+        let data = self.dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("ferretdb.log"))
+            .unwrap();
+        let child = Command::new(&self.bin)
+            .arg("-listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("-data")
+            .arg(&data)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start FerretDB");
+        self.child = Some(child);
+        let port = self.port;
+        eventually("FerretDB to listen", Duration::from_secs(30), || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+        })
+        .await;
+    }
+
+    /// `mongodb://127.0.0.1:<port>/<database>`.
+    pub fn url(&self, database: &str) -> String {
+        format!("mongodb://127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Stops the server (SIGKILL).
+    pub fn kill(&mut self) {
+        stop(&mut self.child);
+    }
+
+    /// Starts it again on the same port and data directory.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        self.spawn().await;
+    }
+}
+
+impl Drop for Ferret {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// One `modelyard-server` process.
+pub struct Server {
+    /// Also the prefix of its workers' names (`<name>-<pid>-<n>`).
+    pub name: String,
+    pub base: String,
+    pub client: Client,
+    log: PathBuf,
+    _dir: TempDir,
+    child: Option<Child>,
+}
+
+/// What a server process is started with.
+pub struct Launch<'a> {
+    pub name: &'a str,
+    /// `api`, `worker` or `all`.
+    pub role: &'a str,
+    pub store: String,
+    pub cache: String,
+    /// Lease seconds (heartbeat a fifth of it).
+    pub lease_secs: f64,
+}
+
+impl Server {
+    pub async fn start(launch: Launch<'_>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_modelyard-server"));
+        command.env_clear();
+        for keep in ["PATH", "HOME", "TMPDIR", "LANG"] {
+            if let Some(value) = std::env::var_os(keep) {
+                command.env(keep, value);
+            }
+        }
+        let mut child = command
+            .env("HOSTNAME", launch.name)
+            .env("MODELYARD_BIND", "127.0.0.1:0")
+            .env("MODELYARD_ROLE", launch.role)
+            .env("MODELYARD_STORE", &launch.store)
+            .env("MODELYARD_CACHE", &launch.cache)
+            .env("MODELYARD_JWT_SECRET", SECRET)
+            .env("MODELYARD_LEASE_SECS", launch.lease_secs.to_string())
+            .env("MODELYARD_HEARTBEAT_SECS", (launch.lease_secs / 5.0).to_string())
+            .env("RUST_LOG", "info,tower_http=warn")
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start modelyard-server");
+        let stdout = child.stdout.take().unwrap();
+        let (found, address) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(base) = line.strip_prefix("modelyard-server listening on ")
+                    && let Some(found) = found.take()
+                {
+                    let _ = found.send(base.trim().to_owned());
+                }
+            }
+        });
+        let base =
+            tokio::task::spawn_blocking(move || address.recv_timeout(Duration::from_secs(60)))
+                .await
+                .unwrap()
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "{} did not start: {}",
+                        launch.name,
+                        std::fs::read_to_string(&log).unwrap()
+                    )
+                });
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        Self { name: launch.name.to_owned(), base, client, log, _dir: dir, child: Some(child) }
+    }
+
+    /// Kills the process with SIGKILL: no shutdown, no checkpoint, the lease just lapses.
+    pub fn kill(&mut self) {
+        stop(&mut self.child);
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::POST, path, token).json(&body).send().await.unwrap()
+    }
+
+    /// Registers `name`; returns its token.
+    pub async fn register(&self, name: &str) -> String {
+        let response = self
+            .post(
+                "/api/auth/register",
+                None,
+                json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Uploads `csv`; returns the dataset id.
+    pub async fn upload(&self, token: &str, csv: Vec<u8>) -> String {
+        let form = reqwest::multipart::Form::new()
+            .text("name", "synthetic")
+            .part("file", reqwest::multipart::Part::bytes(csv).file_name("synthetic.csv"));
+        let response = self
+            .request(Method::POST, "/api/data", Some(token))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        body["dataset"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A classifier of `label` with hidden layers of `width`; returns the model id.
+    pub async fn create_model(&self, token: &str, dataset: &str, hidden: &[u32]) -> String {
+        let layers: Vec<Value> = hidden
+            .iter()
+            .map(|units| json!({ "type": "dense", "units": units, "activation": "relu" }))
+            .collect();
+        let response = self
+            .post(
+                "/api/model",
+                Some(token),
+                json!({ "name": "net", "datasetId": dataset, "target": "label", "layers": layers }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        body["model"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Queues a run; returns its id.
+    pub async fn start_run(&self, token: &str, model: &str, epochs: u32, batch: u32) -> String {
+        let response = self
+            .post(
+                "/api/training/start",
+                Some(token),
+                json!({ "modelId": model, "epochs": epochs, "batchSize": batch,
+                        "learningRate": 0.01, "validationSplit": 0.0 }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        body["run"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The run as the API shows it, `None` while the API cannot answer.
+    pub async fn run(&self, token: &str, run: &str) -> Option<Value> {
+        let response = self
+            .request(Method::GET, &format!("/api/training/{run}"), Some(token))
+            .send()
+            .await
+            .ok()?;
+        if response.status() != StatusCode::OK {
+            return None;
+        }
+        let body: Value = response.json().await.ok()?;
+        Some(body["run"].clone())
+    }
+
+    /// Polls the run until it is final.
+    pub async fn finished_run(&self, token: &str, run: &str, within: Duration) -> Value {
+        eventually(&format!("run {run} to end"), within, || async {
+            self.run(token, run).await.filter(|r| {
+                ["completed", "failed", "cancelled"].contains(&r["status"].as_str().unwrap_or(""))
+            })
+        })
+        .await
+    }
+
+    /// Opens a Server-Sent Events stream.
+    pub async fn sse(&self, path: &str, token: &str) -> Response {
+        let client = Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap();
+        let response =
+            client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// The epochs of a run's history, in order.
+pub fn epochs(run: &Value) -> Vec<u64> {
+    run["history"].as_array().unwrap().iter().map(|m| m["epoch"].as_u64().unwrap()).collect()
+}
+
+/// The name of the worker holding the run's lease, if any.
+pub fn lease_worker(run: &Value) -> Option<String> {
+    run["lease"]["worker"].as_str().map(str::to_owned)
+}
+
+/// Reads Server-Sent Events until the stream ends, `stop` says so, or `within` passes:
+/// (event name, data) pairs, and whether the stream ended by itself.
+pub async fn read_sse(
+    response: Response,
+    within: Duration,
+    mut stop: impl FnMut(&str, &Value) -> bool,
+) -> (Vec<(String, Value)>, bool) {
+    use futures::StreamExt;
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = Instant::now() + within;
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => return (events, false),
+            Ok(None | Some(Err(_))) => return (events, true),
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if data.is_empty() {
+                continue; // keep-alive comment
+            }
+            let value: Value = serde_json::from_str(&data).unwrap();
+            let done = stop(&name, &value);
+            events.push((name, value));
+            if done {
+                return (events, false);
+            }
+        }
+    }
+}
+
+/// A CSV of `rows` rows: `features` numeric columns and a three-class `label` that depends on
+/// them (deterministic, no randomness source needed).
+pub fn synthetic_csv(rows: usize, features: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        // 53 random bits as a float in [0, 1).
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut csv = (0..features).map(|i| format!("x{i}")).collect::<Vec<_>>().join(",");
+    csv.push_str(",label\n");
+    for _ in 0..rows {
+        let values: Vec<f64> = (0..features).map(|_| next() * 2.0 - 1.0).collect();
+        let score: f64 =
+            values.iter().enumerate().map(|(i, v)| if i % 2 == 0 { *v } else { -v }).sum();
+        let label = if score < -0.5 {
+            "low"
+        } else if score > 0.5 {
+            "high"
+        } else {
+            "mid"
+        };
+        for v in &values {
+            csv.push_str(&format!("{v:.4},"));
+        }
+        csv.push_str(label);
+        csv.push('\n');
+    }
+    csv.into_bytes()
+}
