@@ -1,88 +1,223 @@
-//! Speed of the sled backend's record stores, measured through the store traits: creating a
-//! user and a dataset record (each flushed to disk before it returns), reading a dataset,
-//! listing an owner's hundred datasets, and appending an epoch to a run.
+//! Latency of the store operations per backend on loopback, measured through the store traits by
+//! one function per operation whatever the backend: creating a user and a dataset, reading a
+//! dataset and a model, listing an owner's hundred datasets, appending an epoch to a run.
+//!
+//! Sled always runs. MongoDB-wire needs the `mongo` feature and `MODELYARD_BENCH_MONGO_URL` (or
+//! `MODELYARD_TEST_MONGO_URL`). Redis holds no record: with the `redis` feature and
+//! `MODELYARD_BENCH_REDIS_URL` (or `MODELYARD_TEST_REDIS_URL`) it measures the cache itself (get
+//! hit, get miss, set) and `get_model` through the facade's read-through cache over each record
+//! backend. A backend without its URL or feature prints why it is skipped.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use modelyard_core::cached::{CachePolicy, with_read_through_cache};
 use modelyard_core::testkit::{
-    sample_dataset, sample_epoch, sample_run, sample_user, unique_email,
+    sample_dataset, sample_epoch, sample_model, sample_run, sample_user, unique_email,
 };
-use modelyard_core::{Backend, ModelId, TrainingRun, UserId};
+use modelyard_core::{Backend, Cache, DatasetId, ModelId, ModelStore, Stores, TrainingRun, UserId};
+use tokio::runtime::Runtime;
 
 /// Datasets of the owner whose list is measured.
 const LISTED: usize = 100;
 /// Epochs a run's history cycles through, so it stays the size of a typical run.
 const EPOCHS: u32 = 100;
+/// Time to live of what the bench puts in Redis, so a shared server is left clean.
+const CACHE_TTL: Duration = Duration::from_secs(60);
 
-fn runtime() -> tokio::runtime::Runtime {
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
+
+/// A record backend under measurement: its name and how to open a fresh, empty store.
+struct RecordBackend {
+    name: &'static str,
+    open: Box<dyn Fn(&Runtime) -> Fresh>,
+}
+
+/// A freshly opened store and what removes it after (a temporary directory, a database).
+struct Fresh {
+    backend: Backend,
+    teardown: BoxFuture<'static, ()>,
+}
+
+/// A fresh store with one user owning `LISTED` datasets and a model.
+struct Seeded {
+    fresh: Fresh,
+    owner: UserId,
+    dataset: DatasetId,
+    model: ModelId,
+}
+
+fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-/// A fresh sled store with one user owning `LISTED` datasets.
-fn store(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, Backend, UserId) {
-    let dir = tempfile::tempdir().unwrap();
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
-    let user = sample_user(&unique_email());
-    rt.block_on(async {
-        backend.users.create_user(&user).await.unwrap();
-        for _ in 0..LISTED {
-            backend.datasets.create_dataset(&sample_dataset(user.id)).await.unwrap();
-        }
-    });
-    (dir, backend, user.id)
+/// A name unique to this run, for databases and key namespaces on shared servers.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    format!("{prefix}{:x}", nanos.as_nanos())
 }
 
-fn records(c: &mut Criterion) {
-    let rt = runtime();
-    let (_dir, backend, owner) = store(&rt);
-    let mut group = c.benchmark_group("sled");
+/// The first of `vars` that is set; otherwise says `backend` is skipped.
+#[cfg(any(feature = "mongo", feature = "redis"))]
+fn service_url(backend: &str, vars: &[&str]) -> Option<String> {
+    let url = vars.iter().find_map(|var| std::env::var(var).ok().filter(|url| !url.is_empty()));
+    if url.is_none() {
+        println!("skipped {backend}: none of {} is set", vars.join(", "));
+    }
+    url
+}
 
+fn sled() -> RecordBackend {
+    RecordBackend {
+        name: "sled",
+        open: Box::new(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+            Fresh { backend, teardown: async move { drop(dir) }.boxed() }
+        }),
+    }
+}
+
+#[cfg(feature = "mongo")]
+fn mongo() -> Option<RecordBackend> {
+    let url = service_url("mongo", &["MODELYARD_BENCH_MONGO_URL", "MODELYARD_TEST_MONGO_URL"])?;
+    Some(RecordBackend {
+        name: "mongo",
+        open: Box::new(move |rt| {
+            let database = unique("modelyard_bench_");
+            let store =
+                rt.block_on(modelyard_storage_mongo::MongoStore::connect(&url, &database)).unwrap();
+            let backend = store.clone().backend();
+            Fresh { backend, teardown: async move { store.drop_database().await.unwrap() }.boxed() }
+        }),
+    })
+}
+
+#[cfg(not(feature = "mongo"))]
+fn mongo() -> Option<RecordBackend> {
+    println!("skipped mongo: built without the `mongo` feature (cargo bench --features mongo)");
+    None
+}
+
+#[cfg(feature = "redis")]
+fn redis_cache(rt: &Runtime) -> Option<Arc<dyn Cache>> {
+    let url = service_url("redis", &["MODELYARD_BENCH_REDIS_URL", "MODELYARD_TEST_REDIS_URL"])?;
+    let store = rt
+        .block_on(modelyard_storage_redis::RedisStore::connect(&url, &unique("modelyard-bench-")))
+        .unwrap();
+    Some(Arc::new(store))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_cache(_: &Runtime) -> Option<Arc<dyn Cache>> {
+    println!("skipped redis: built without the `redis` feature (cargo bench --features redis)");
+    None
+}
+
+fn seed(rt: &Runtime, backend: &RecordBackend) -> Seeded {
+    let fresh = (backend.open)(rt);
+    let user = sample_user(&unique_email());
+    let stores = &fresh.backend;
+    let (dataset, model) = rt.block_on(async {
+        stores.users.create_user(&user).await.unwrap();
+        for _ in 0..LISTED {
+            stores.datasets.create_dataset(&sample_dataset(user.id)).await.unwrap();
+        }
+        let dataset = stores.datasets.list_datasets(user.id).await.unwrap()[0].id;
+        let model = sample_model(user.id, dataset);
+        stores.models.create_model(&model).await.unwrap();
+        (dataset, model.id)
+    });
+    Seeded { fresh, owner: user.id, dataset, model }
+}
+
+/// The model store of `backend` behind the facade's read-through cache on `cache`.
+fn read_through(backend: &Backend, cache: Arc<dyn Cache>) -> Arc<dyn ModelStore> {
+    let stores = Stores {
+        users: backend.users.clone(),
+        datasets: backend.datasets.clone(),
+        models: backend.models.clone(),
+        runs: backend.runs.clone(),
+        notifications: backend.notifications.clone(),
+        blobs: backend.blobs.clone().unwrap(),
+        cache,
+        queue: backend.queue.clone().unwrap(),
+        events: Arc::new(modelyard::defaults::LocalEventBus::default()),
+    };
+    let policy = CachePolicy {
+        key_prefix: unique("bench-"),
+        model_ttl: CACHE_TTL,
+        ..CachePolicy::default()
+    };
+    with_read_through_cache(stores, &policy).models
+}
+
+fn create_user(group: &mut Group<'_>, rt: &Runtime, backend: &Backend) {
     group.bench_function("create_user", |b| {
-        b.to_async(&rt).iter_batched(
+        b.to_async(rt).iter_batched(
             || sample_user(&unique_email()),
-            |user| {
-                let backend = backend.clone();
-                async move { backend.users.create_user(&user).await.unwrap() }
-            },
+            |user| async move { backend.users.create_user(&user).await.unwrap() },
             BatchSize::SmallInput,
         )
     });
+}
 
+fn create_dataset(group: &mut Group<'_>, rt: &Runtime, backend: &Backend, owner: UserId) {
     group.bench_function("create_dataset", |b| {
-        b.to_async(&rt).iter_batched(
+        b.to_async(rt).iter_batched(
             || sample_dataset(owner),
-            |dataset| {
-                let backend = backend.clone();
-                async move { backend.datasets.create_dataset(&dataset).await.unwrap() }
-            },
+            |dataset| async move { backend.datasets.create_dataset(&dataset).await.unwrap() },
             BatchSize::SmallInput,
         )
     });
+}
 
-    let (_list_dir, listed_backend, listed_owner) = store(&rt);
-    let one = rt.block_on(listed_backend.datasets.list_datasets(listed_owner)).unwrap()[0].id;
+fn get_dataset(group: &mut Group<'_>, rt: &Runtime, seeded: &Seeded) {
+    let datasets = &seeded.fresh.backend.datasets;
     group.bench_function("get_dataset", |b| {
-        b.to_async(&rt).iter(|| async {
-            listed_backend.datasets.get_dataset(listed_owner, one).await.unwrap()
-        })
+        b.to_async(rt)
+            .iter(|| async { datasets.get_dataset(seeded.owner, seeded.dataset).await.unwrap() })
     });
+}
 
+fn list_datasets(group: &mut Group<'_>, rt: &Runtime, seeded: &Seeded) {
+    let datasets = &seeded.fresh.backend.datasets;
     group.bench_function("list_datasets_100", |b| {
-        b.to_async(&rt).iter(|| async {
-            let all = listed_backend.datasets.list_datasets(listed_owner).await.unwrap();
+        b.to_async(rt).iter(|| async {
+            let all = datasets.list_datasets(seeded.owner).await.unwrap();
             assert_eq!(all.len(), LISTED);
             all
         })
     });
+}
 
+fn get_model(
+    group: &mut Group<'_>,
+    rt: &Runtime,
+    name: &str,
+    models: &dyn ModelStore,
+    seeded: &Seeded,
+) {
+    group.bench_function(name, |b| {
+        b.to_async(rt)
+            .iter(|| async { models.get_model(seeded.owner, seeded.model).await.unwrap() })
+    });
+}
+
+fn append_epoch(group: &mut Group<'_>, rt: &Runtime, backend: &Backend, owner: UserId) {
     let run = sample_run(owner, ModelId::new(), sample_dataset(owner).id);
     rt.block_on(backend.runs.create_run(&run)).unwrap();
     let mut epoch = 0u32;
     group.bench_function("update_run_append_epoch", |b| {
-        b.to_async(&rt).iter(|| {
+        b.to_async(rt).iter(|| {
             epoch = epoch % EPOCHS + 1;
             let metrics = sample_epoch(epoch);
-            let backend = backend.clone();
             async move {
                 let mut append = |r: &mut TrainingRun| {
                     r.upsert_epoch(metrics.clone());
@@ -92,9 +227,64 @@ fn records(c: &mut Criterion) {
             }
         })
     });
+}
 
+/// Every record operation on `backend`, and `get_model` read through `cache` when there is one.
+fn records(
+    c: &mut Criterion,
+    rt: &Runtime,
+    backend: &RecordBackend,
+    cache: Option<&Arc<dyn Cache>>,
+) {
+    // Writes go to one store, reads to another, so the listed owner keeps exactly `LISTED`.
+    let writes = seed(rt, backend);
+    let reads = seed(rt, backend);
+    let mut group = c.benchmark_group(backend.name);
+    create_user(&mut group, rt, &writes.fresh.backend);
+    create_dataset(&mut group, rt, &writes.fresh.backend, writes.owner);
+    get_dataset(&mut group, rt, &reads);
+    list_datasets(&mut group, rt, &reads);
+    get_model(&mut group, rt, "get_model", reads.fresh.backend.models.as_ref(), &reads);
+    if let Some(cache) = cache {
+        let cached = read_through(&reads.fresh.backend, cache.clone());
+        get_model(&mut group, rt, "get_model_read_through_redis", cached.as_ref(), &reads);
+    }
+    append_epoch(&mut group, rt, &writes.fresh.backend, writes.owner);
+    group.finish();
+    rt.block_on(async {
+        writes.fresh.teardown.await;
+        reads.fresh.teardown.await;
+    });
+}
+
+/// The cache on its own: a hit returns a model-sized value.
+fn cache_ops(c: &mut Criterion, rt: &Runtime, cache: &dyn Cache) {
+    let owner = UserId::new();
+    let value = Bytes::from(serde_json::to_vec(&sample_model(owner, DatasetId::new())).unwrap());
+    rt.block_on(cache.set("hit", value.clone(), CACHE_TTL)).unwrap();
+    let mut group = c.benchmark_group("redis_cache");
+    group.bench_function("get_hit", |b| {
+        b.to_async(rt).iter(|| async { cache.get("hit").await.unwrap().expect("a hit") })
+    });
+    group.bench_function("get_miss", |b| {
+        b.to_async(rt).iter(|| async { assert!(cache.get("miss").await.unwrap().is_none()) })
+    });
+    group.bench_function("set", |b| {
+        b.to_async(rt).iter(|| async { cache.set("set", value.clone(), CACHE_TTL).await.unwrap() })
+    });
     group.finish();
 }
 
-criterion_group!(benches, records);
+fn backends(c: &mut Criterion) {
+    let rt = runtime();
+    let cache = redis_cache(&rt);
+    for backend in std::iter::once(sled()).chain(mongo()) {
+        records(c, &rt, &backend, cache.as_ref());
+    }
+    if let Some(cache) = &cache {
+        cache_ops(c, &rt, cache.as_ref());
+    }
+}
+
+criterion_group!(benches, backends);
 criterion_main!(benches);
