@@ -44,13 +44,15 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
     };
     let api = Server::start(launch("api-a", "api")).await;
     let token = api.register("ada").await;
-    let dataset = api.upload(&token, cluster::synthetic_csv(2000, 8)).await;
-    let model = api.create_model(&token, &dataset, &[64]).await;
+    let dataset = api.upload(&token, cluster::synthetic_csv(6000, 12)).await;
+    let model = api.create_model(&token, &dataset, &[16]).await;
+    // Wide enough that an epoch takes a while: the Redis outage happens during training.
+    let slow_model = api.create_model(&token, &dataset, &[256, 256]).await;
     for path in ["/api/auth/me".to_owned(), format!("/api/model/{model}")] {
         assert_eq!(api.get(&path, &token).await.status(), StatusCode::OK, "{path}");
     }
     // Queued while no worker runs anywhere.
-    let queued = api.start_run(&token, &model, 3, 32).await;
+    let queued = api.start_run(&token, &model, 3, 64).await;
 
     // FLUSHALL: cached records, counters and denylist are gone; nothing authoritative was there.
     assert!(redis.command("FLUSHALL").await.unwrap().starts_with("+OK"));
@@ -65,11 +67,12 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
 
     // Redis killed while a run trains and a live stream is open.
     let notifications = api.sse("/api/notif/events", &token).await;
-    let run = api.start_run(&token, &model, 6, 8).await;
-    eventually("the run's first epoch", Duration::from_secs(120), || async {
+    let run = api.start_run(&token, &slow_model, 6, 8).await;
+    let before = eventually("the run's first epoch", Duration::from_secs(120), || async {
         api.run(&token, &run).await.filter(|r| !epochs(r).is_empty())
     })
     .await;
+    assert!(epochs(&before).len() < 6, "Redis goes away mid-training: {before}");
     redis.kill();
     let (_, ended) = read_sse(notifications, Duration::from_secs(15), |_, _| false).await;
     assert!(ended, "the live stream ends cleanly when Redis goes away");
@@ -92,7 +95,7 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
     assert_eq!(done["attempt"], 1, "the worker kept its lease through the Redis outage");
     assert_eq!(epochs(&done), (1..=6).collect::<Vec<_>>());
 
-    let next = api.start_run(&token, &model, 3, 32).await;
+    let next = api.start_run(&token, &model, 3, 64).await;
     let stream = api.sse(&format!("/api/training/{next}/events"), &token).await;
     let (events, _) = read_sse(stream, Duration::from_secs(120), |name, data| {
         name == "status" && data["status"] == "completed"

@@ -106,6 +106,7 @@ async fn a_worker_killed_mid_epoch_loses_its_run_to_another_after_the_lease() {
         .position(|w| w.as_ref().is_some_and(|w| holder.starts_with(&format!("{}-", w.name))))
         .unwrap_or_else(|| panic!("no process runs worker {holder}"));
     workers[victim].take().unwrap().kill();
+    println!("killed {holder} after epochs {before:?}");
     assert!((before.len() as u64) < EPOCHS, "killed before the end: {before:?}");
     let survivor = workers[1 - victim].as_ref().unwrap();
 
