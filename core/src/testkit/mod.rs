@@ -45,6 +45,7 @@ pub mod queue;
 pub mod runs;
 mod samples;
 mod suite;
+mod trainer;
 pub mod users;
 
 use std::any::Any;
@@ -52,6 +53,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use samples::*;
+pub use trainer::StepTrainer;
 
 use crate::{Backend, Error, Result};
 

@@ -236,7 +236,7 @@ async fn training_start_list_get_history_and_live_events() {
 #[tokio::test]
 async fn a_running_run_is_cancelled() {
     let server = TestServer::with(support::Options {
-        trainer: Some(support::StepTrainer::slow()),
+        trainer: Some(support::slow_trainer()),
         ..Default::default()
     })
     .await;
@@ -399,7 +399,7 @@ async fn graceful_shutdown_ends_live_streams_and_turns_not_ready() {
 #[tokio::test]
 async fn shutdown_returns_a_running_training_to_the_queue_with_its_progress() {
     let server = TestServer::with(support::Options {
-        trainer: Some(support::StepTrainer::slow()),
+        trainer: Some(support::slow_trainer()),
         ..Default::default()
     })
     .await;

@@ -299,7 +299,7 @@ async fn no_route_takes_a_url_or_a_server_path() {
 #[tokio::test]
 async fn early_downloads_double_starts_and_deleting_used_data_are_409() {
     let server = TestServer::with(Options {
-        trainer: Some(support::StepTrainer::slow()),
+        trainer: Some(support::slow_trainer()),
         ..Default::default()
     })
     .await;

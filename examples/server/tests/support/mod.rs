@@ -2,15 +2,10 @@
 //! HTTP helpers for the tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use modelyard::core::{
-    CancelToken, Checkpoint, ColumnValues, ConfusionMatrix, EpochMetrics, Error, Evaluation,
-    Prediction, Result, Table, TrainedModel, Trainer, TrainingInput, TrainingObserver,
-    TrainingOutcome,
-};
+use modelyard::core::Trainer;
 use modelyard::{Config, Modelyard};
 use modelyard_server::{AppState, ServerSettings, app, serve};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
@@ -21,134 +16,11 @@ pub const SECRET: &[u8] = b"server-test-secret-server-test-secret!!";
 pub const PASSWORD: &str = "a long enough passphrase";
 pub const IRIS: &[u8] = include_bytes!("../../../data/iris.csv");
 
-/// A trainer whose numbers follow from the epoch (loss `1/e`), whose model predicts the
-/// majority class, and whose every epoch takes `batches * batch_time`.
-pub struct StepTrainer {
-    pub batches: u32,
-    pub batch_time: Duration,
-}
+pub use modelyard::core::testkit::StepTrainer;
 
-impl StepTrainer {
-    pub fn quick() -> Arc<Self> {
-        Arc::new(Self { batches: 2, batch_time: Duration::from_millis(2) })
-    }
-
-    pub fn slow() -> Arc<Self> {
-        Arc::new(Self { batches: 20, batch_time: Duration::from_millis(50) })
-    }
-}
-
-impl Trainer for StepTrainer {
-    fn train(
-        &self,
-        input: TrainingInput<'_>,
-        resume: Option<Checkpoint>,
-        observer: &mut dyn TrainingObserver,
-        cancel: &CancelToken,
-    ) -> Result<TrainingOutcome> {
-        let start = resume.map_or(1, |cp| cp.epoch + 1);
-        for epoch in start..=input.params.epochs {
-            for _ in 0..self.batches {
-                if cancel.is_cancelled() {
-                    return Ok(TrainingOutcome::Cancelled);
-                }
-                std::thread::sleep(self.batch_time);
-            }
-            let metrics = EpochMetrics {
-                epoch,
-                loss: 1.0 / f64::from(epoch),
-                accuracy: Some(1.0 - 1.0 / f64::from(epoch + 1)),
-                r2: None,
-                val_loss: None,
-                val_accuracy: None,
-                val_r2: None,
-                learning_rate: input.params.learning_rate,
-                duration_ms: 1,
-                samples_per_sec: 1.0,
-            };
-            observer
-                .on_epoch(&metrics, &Checkpoint { epoch, state: epoch.to_be_bytes().to_vec() })?;
-        }
-        let label = majority(input.table.column(&input.model.target).expect("target column"));
-        Ok(TrainingOutcome::Trained(TrainedModel {
-            files: vec![
-                (
-                    "model.json".into(),
-                    json!({ "label": label, "target": input.model.target })
-                        .to_string()
-                        .into_bytes(),
-                ),
-                ("weights.safetensors".into(), vec![0u8; 16]),
-            ],
-            metrics: BTreeMap::from([("loss".to_owned(), 1.0 / f64::from(input.params.epochs))]),
-        }))
-    }
-
-    fn predict(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>> {
-        let label = stored_label(files)?;
-        Ok((0..table.rows)
-            .map(|_| Prediction::Class {
-                label: label.clone(),
-                probabilities: BTreeMap::from([(label.clone(), 1.0)]),
-            })
-            .collect())
-    }
-
-    fn evaluate(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation> {
-        let label = stored_label(files)?;
-        let model: Value = serde_json::from_slice(
-            &files
-                .iter()
-                .find(|(n, _)| n == "model.json")
-                .ok_or_else(|| Error::internal("no model.json"))?
-                .1,
-        )?;
-        let target = table
-            .column(model["target"].as_str().unwrap_or_default())
-            .ok_or_else(|| Error::validation("target", "missing from the table"))?;
-        let actual: Vec<String> = match &target.values {
-            ColumnValues::Text(values) => values.iter().flatten().cloned().collect(),
-            ColumnValues::Numeric(values) => values.iter().flatten().map(f64::to_string).collect(),
-        };
-        let mut labels: Vec<String> = actual.clone();
-        labels.sort();
-        labels.dedup();
-        let predicted = labels.iter().position(|l| *l == label).unwrap_or(0);
-        let mut matrix = vec![vec![0u64; labels.len()]; labels.len()];
-        for value in &actual {
-            let row = labels.iter().position(|l| l == value).unwrap_or(0);
-            matrix[row][predicted] += 1;
-        }
-        let hits = actual.iter().filter(|v| **v == label).count();
-        let accuracy = hits as f64 / actual.len().max(1) as f64;
-        Ok(Evaluation {
-            metrics: BTreeMap::from([("accuracy".to_owned(), accuracy)]),
-            per_class: None,
-            confusion_matrix: Some(ConfusionMatrix { labels, matrix }),
-        })
-    }
-}
-
-fn stored_label(files: &[(String, Vec<u8>)]) -> Result<String> {
-    let (_, json) = files
-        .iter()
-        .find(|(n, _)| n == "model.json")
-        .ok_or_else(|| Error::internal("no model.json"))?;
-    let model: Value = serde_json::from_slice(json)?;
-    Ok(model["label"].as_str().unwrap_or_default().to_owned())
-}
-
-fn majority(column: &modelyard::core::TableColumn) -> String {
-    let mut counts = BTreeMap::<String, usize>::new();
-    match &column.values {
-        ColumnValues::Text(values) => {
-            values.iter().flatten().for_each(|v| *counts.entry(v.clone()).or_default() += 1)
-        }
-        ColumnValues::Numeric(values) => {
-            values.iter().flatten().for_each(|v| *counts.entry(v.to_string()).or_default() += 1)
-        }
-    }
-    counts.into_iter().max_by_key(|(_, c)| *c).map(|(v, _)| v).unwrap_or_default()
+/// 20 x 50 ms per epoch: a run a browser-speed client can watch, cancel or interrupt.
+pub fn slow_trainer() -> Arc<StepTrainer> {
+    StepTrainer::new(20, Duration::from_millis(50))
 }
 
 /// A running server and a client for it.
