@@ -6,10 +6,10 @@
 pub mod auth;
 pub mod cached;
 pub mod datasets;
-pub mod memo;
 mod domain;
 mod error;
 mod ids;
+pub mod memo;
 pub mod models;
 pub mod notifications;
 pub mod store;

@@ -12,7 +12,9 @@ use sled::Transactional;
 use crate::db::{self, abort, decode, encode, flush, owner_key, storage_error, tx_error};
 
 /// A record that belongs to one user and is keyed by a time-ordered id.
-pub(crate) trait OwnedRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+pub(crate) trait OwnedRecord:
+    Serialize + DeserializeOwned + Clone + Send + Sync + 'static
+{
     /// What the record is called in errors (`"dataset"`).
     const KIND: &'static str;
     /// The id's 16 bytes, which sort by creation time.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::{
     CancelToken, Checkpoint, ColumnValues, ConfusionMatrix, EpochMetrics, Error, Evaluation,
-    Prediction, Result, Table, TableColumn, TrainedModel, Trainer, TrainingInput,
-    TrainingObserver, TrainingOutcome,
+    Prediction, Result, Table, TableColumn, TrainedModel, Trainer, TrainingInput, TrainingObserver,
+    TrainingOutcome,
 };
 
 /// A trainer whose every number follows from the epoch, so runs are checkable exactly: epoch `e`

@@ -298,11 +298,9 @@ async fn no_route_takes_a_url_or_a_server_path() {
 
 #[tokio::test]
 async fn early_downloads_double_starts_and_deleting_used_data_are_409() {
-    let server = TestServer::with(Options {
-        trainer: Some(support::slow_trainer()),
-        ..Default::default()
-    })
-    .await;
+    let server =
+        TestServer::with(Options { trainer: Some(support::slow_trainer()), ..Default::default() })
+            .await;
     let token = server.register("ada").await;
     let dataset = server.upload_iris(&token).await;
     let model = server.create_model(&token, &dataset).await;
