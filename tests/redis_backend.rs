@@ -1,5 +1,5 @@
-//! The facade with Redis as cache, job queue and event bus (records on sled): a run goes through
-//! the Redis stream, its live events through pub/sub, and a logout lands in the Redis denylist.
+//! The facade with Redis as cache and event bus (records and the durable job queue on sled): a
+//! run's live events go through pub/sub, and a logout lands in the Redis denylist.
 //! Needs `MODELYARD_TEST_REDIS_URL`; under `CI=true` its absence fails.
 #![cfg(feature = "redis")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

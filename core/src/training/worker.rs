@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -67,20 +68,35 @@ impl Worker {
     }
 
     /// Claims and trains jobs until `shutdown` is cancelled.
+    ///
+    /// A failing step (the queue or record store unreachable) is retried with a backoff that
+    /// doubles from the poll interval up to [`MAX_RETRY_BACKOFF`], and resets after a success:
+    /// an outage neither stops the worker nor floods the backend and the log.
     pub async fn run(&self, shutdown: CancellationToken) {
+        let mut failures = 0u32;
         while !shutdown.is_cancelled() {
-            match self.run_once(&shutdown).await {
-                Ok(true) => {}
+            let pause = match self.run_once(&shutdown).await {
+                Ok(true) => {
+                    failures = 0;
+                    continue;
+                }
                 Ok(false) => {
-                    tokio::select! {
-                        () = shutdown.cancelled() => {}
-                        () = tokio::time::sleep(self.config.poll_interval) => {}
-                    }
+                    failures = 0;
+                    self.config.poll_interval
                 }
                 Err(err) => {
-                    tracing::warn!(%err, worker = %self.name, "worker step failed; retrying");
-                    tokio::time::sleep(self.config.poll_interval).await;
+                    failures = failures.saturating_add(1);
+                    let pause = retry_backoff(self.config.poll_interval, failures);
+                    tracing::warn!(
+                        %err, worker = %self.name, failures, retry_in_ms = pause.as_millis(),
+                        "worker step failed; retrying"
+                    );
+                    pause
                 }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
     }
@@ -442,5 +458,33 @@ impl TrainingObserver for EpochRecorder {
             }
             Err(err) => Err(err),
         }
+    }
+}
+
+/// The longest pause between retries of a failing worker step.
+pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The pause after the `failures`-th failure in a row: `base`, doubling, at most
+/// [`MAX_RETRY_BACKOFF`] (and never less than `base`).
+fn retry_backoff(base: Duration, failures: u32) -> Duration {
+    let doubled = base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    doubled.min(MAX_RETRY_BACKOFF).max(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{MAX_RETRY_BACKOFF, retry_backoff};
+
+    #[test]
+    fn retries_back_off_from_the_poll_interval_to_the_cap() {
+        let base = Duration::from_millis(250);
+        let pauses: Vec<u128> = (1..=7).map(|n| retry_backoff(base, n).as_millis()).collect();
+        assert_eq!(pauses, [250, 500, 1000, 2000, 4000, 5000, 5000]);
+        assert_eq!(retry_backoff(base, u32::MAX), MAX_RETRY_BACKOFF);
+        // A poll interval above the cap is kept, never shortened.
+        let slow = Duration::from_secs(9);
+        assert_eq!(retry_backoff(slow, 3), slow);
     }
 }
