@@ -5,15 +5,19 @@ use crate::{BlobKey, DatasetId, ModelId, RunId, UserId};
 
 /// A model definition on a dataset, and its latest trained version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
     /// The model's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: ModelId,
     /// Who created it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub owner: UserId,
     /// The name the user gave it.
     pub name: String,
     /// The dataset it learns from.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub dataset_id: DatasetId,
     /// The column it predicts.
     pub target: String,
@@ -28,11 +32,13 @@ pub struct Model {
     /// The most recent successful training, if any.
     pub latest_version: Option<ModelVersion>,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
     /// A class label, with probabilities.
@@ -43,6 +49,7 @@ pub enum Task {
 
 /// One hidden layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerSpec {
     /// A fully connected layer.
@@ -64,6 +71,7 @@ pub enum LayerSpec {
 
 /// Activation functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// max(0, x).
@@ -89,6 +97,7 @@ pub fn default_layers() -> Vec<LayerSpec> {
 
 /// A model's structure with shapes and parameter counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelSummary {
     /// Width of the encoded input (numeric features count 1, categorical ones their one-hot width).
@@ -103,6 +112,7 @@ pub struct ModelSummary {
 
 /// One row of a [`ModelSummary`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LayerSummary {
     /// `dense_1`, `dropout_1`, `output`...
@@ -119,25 +129,30 @@ pub struct LayerSummary {
 
 /// A trained version of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelVersion {
     /// The run that trained it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub run_id: RunId,
     /// The artifact's files, each in the blob store.
     pub artifact: Vec<ArtifactFile>,
     /// Final metrics of that run.
     pub metrics: std::collections::BTreeMap<String, f64>,
     /// When training finished.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub trained_at: Timestamp,
 }
 
 /// One file of a trained model artifact (`weights.safetensors`, `model.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactFile {
     /// File name inside the artifact.
     pub name: String,
     /// Where its bytes are.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub blob_key: BlobKey,
     /// Size in bytes.
     pub size_bytes: u64,

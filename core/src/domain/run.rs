@@ -7,15 +7,20 @@ use crate::{DatasetId, ModelId, RunId, UserId};
 
 /// One training of a model: its parameters, its lifecycle and its per-epoch history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingRun {
     /// The run's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: RunId,
     /// Who started it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub owner: UserId,
     /// The model it trains.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub model_id: ModelId,
     /// The dataset it trains on (the model's, at start time).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub dataset_id: DatasetId,
     /// How to train.
     pub params: TrainParams,
@@ -34,10 +39,13 @@ pub struct TrainingRun {
     /// Why it failed, for a failed run.
     pub error: Option<String>,
     /// When it was queued.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When a worker first started it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<Timestamp>,
     /// When it reached a final status.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub finished_at: Option<Timestamp>,
 }
 
@@ -80,6 +88,7 @@ impl TrainingRun {
 
 /// A run's lifecycle. `Completed`, `Failed` and `Cancelled` are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Waiting for a worker.
@@ -103,16 +112,19 @@ impl RunStatus {
 
 /// A worker's hold on a running run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
     /// The holding worker's name.
     pub worker: String,
     /// When the hold lapses unless renewed by a heartbeat.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub until: Timestamp,
 }
 
 /// How to train. Defaults are those of a plain, well-behaved MLP.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct TrainParams {
     /// Passes over the training split (1..=10,000).
@@ -153,6 +165,7 @@ impl Default for TrainParams {
 
 /// Optimizers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Optimizer {
     /// Stochastic gradient descent with momentum.
@@ -166,6 +179,7 @@ pub enum Optimizer {
 
 /// Early stopping on validation loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EarlyStopping {
     /// Epochs without improvement before stopping (>= 1).
@@ -177,6 +191,7 @@ pub struct EarlyStopping {
 
 /// Metrics of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EpochMetrics {
     /// 1-based epoch number.

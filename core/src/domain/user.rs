@@ -31,9 +31,11 @@ pub struct Profile {
 
 /// What anyone may see of a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PublicUser {
     /// The account's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: UserId,
     /// The handle.
     pub username: String,
@@ -42,6 +44,7 @@ pub struct PublicUser {
     /// Shown name.
     pub display_name: String,
     /// When the account was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 

@@ -61,7 +61,6 @@ pub struct SessionBody {
     /// The bearer token.
     pub token: String,
     /// Who signed in.
-    #[schema(value_type = Object)]
     pub user: PublicUser,
     /// When the token expires.
     #[schema(value_type = String, format = DateTime)]
@@ -82,7 +81,6 @@ impl From<&Session> for SessionBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserBody {
     /// The user.
-    #[schema(value_type = Object)]
     pub user: PublicUser,
 }
 

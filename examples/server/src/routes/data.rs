@@ -26,7 +26,6 @@ const MAX_NAME_FIELD_BYTES: usize = 4 * 1024;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DatasetBody {
     /// The dataset with its schema and column statistics.
-    #[schema(value_type = Object)]
     pub dataset: Dataset,
 }
 
@@ -34,7 +33,6 @@ pub struct DatasetBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DatasetsBody {
     /// The user's datasets, newest first.
-    #[schema(value_type = Vec<Object>)]
     pub datasets: Vec<Dataset>,
 }
 

@@ -30,12 +30,10 @@ pub struct CreateModelBody {
     pub features: Option<Vec<String>>,
     /// `classification` or `regression`; by default inferred from the target.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub task: Option<Task>,
     /// Hidden layers: `{"type": "dense", "units": 64, "activation": "relu"}`,
     /// `{"type": "dropout", "rate": 0.2}`, `{"type": "batch_norm"}`.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>)]
     pub layers: Option<Vec<LayerSpec>>,
 }
 
@@ -56,7 +54,6 @@ impl From<CreateModelBody> for ModelRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelBody {
     /// The model with its summary and latest trained version.
-    #[schema(value_type = Object)]
     pub model: Model,
 }
 
@@ -64,7 +61,6 @@ pub struct ModelBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelsBody {
     /// The user's models, newest first.
-    #[schema(value_type = Vec<Object>)]
     pub models: Vec<Model>,
 }
 
@@ -72,7 +68,6 @@ pub struct ModelsBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SummaryBody {
     /// Layers, output shapes and parameter counts.
-    #[schema(value_type = Object)]
     pub summary: ModelSummary,
 }
 

@@ -20,7 +20,6 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationsBody {
     /// The user's notifications, newest first.
-    #[schema(value_type = Vec<Object>)]
     pub notifications: Vec<Notification>,
 }
 

@@ -33,7 +33,6 @@ pub struct StartBody {
     /// Step size.
     pub learning_rate: f64,
     /// `sgd`, `adam` (default) or `adamw`.
-    #[schema(value_type = Option<String>)]
     pub optimizer: Option<Optimizer>,
     /// Momentum for SGD.
     pub momentum: Option<f64>,
@@ -44,7 +43,6 @@ pub struct StartBody {
     /// Seed: same seed, same data, same metrics.
     pub seed: Option<u64>,
     /// `{patience, minDelta}`.
-    #[schema(value_type = Option<Object>)]
     pub early_stopping: Option<EarlyStopping>,
 }
 
@@ -69,7 +67,6 @@ impl StartBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunBody {
     /// The run with its status and history.
-    #[schema(value_type = Object)]
     pub run: TrainingRun,
 }
 
@@ -77,7 +74,6 @@ pub struct RunBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunsBody {
     /// The user's runs, newest first.
-    #[schema(value_type = Vec<Object>)]
     pub runs: Vec<TrainingRun>,
 }
 
@@ -85,7 +81,6 @@ pub struct RunsBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryBody {
     /// One entry per completed epoch.
-    #[schema(value_type = Vec<Object>)]
     pub history: Vec<EpochMetrics>,
 }
 
