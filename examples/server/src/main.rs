@@ -38,16 +38,10 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     let settings = args.settings(&config);
     let yard = Modelyard::open(config).await?;
     let state = AppState::new(yard.clone(), settings);
-    let yard_for_probe = yard.clone();
     let router = match args.role {
         Role::Worker => health_app(state.clone()),
         Role::Api | Role::All => app(state.clone()),
     };
-    let router = router.layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            store_readiness(yard_for_probe.clone(), request, next)
-        },
-    ));
     let listener = TcpListener::bind(args.bind).await?;
     let address = listener.local_addr()?;
     if let Some(bench) = args.bench_hello {
@@ -62,29 +56,6 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     yard.shutdown().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// `/readyz` also asks the record store: while it cannot be reached (MongoDB down) the answer is
-/// 503 `{"status": "unavailable"}`, so a load balancer routes elsewhere; `/healthz` stays 200
-/// (the process lives and recovers by itself). Other paths pass through untouched.
-/// (This belongs in `routes/health.rs`; it lives here until that file takes it.)
-async fn store_readiness(
-    yard: Modelyard,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if request.uri().path() == "/readyz"
-        && let Err(err) = yard.check_ready().await
-    {
-        tracing::warn!(%err, "not ready: the record store does not answer");
-        return (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({ "status": "unavailable" })),
-        )
-            .into_response();
-    }
-    next.run(request).await
 }
 
 fn init_logs(json: bool) {
