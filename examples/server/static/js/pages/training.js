@@ -8,6 +8,8 @@ import { epochChart } from '../charts.js';
 import { eventStream } from '../sse.js';
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
+/** The epochs table shows the latest this many epochs; the charts show them all. */
+const TABLE_ROWS = 200;
 
 export async function list(main, _params, { signal, go }) {
   add(main, pageTitle('Training'));
@@ -112,6 +114,7 @@ export async function detail(main, { id }, { signal }) {
     ? epochChart({ title: 'R²', testid: 'accuracy-chart', yLabel: 'R²', series: [{ key: 'r2', label: 'training' }, { key: 'valR2', label: 'validation' }] })
     : epochChart({ title: 'Accuracy', testid: 'accuracy-chart', yLabel: 'accuracy', percent: true, series: [{ key: 'accuracy', label: 'training' }, { key: 'valAccuracy', label: 'validation' }] });
   const epochsBody = h('tbody');
+  let epochsFrame = 0;
   const finalBox = h('section', { 'aria-labelledby': 'final-h', hidden: true, 'data-testid': 'final-metrics' });
 
   add(main,
@@ -148,6 +151,8 @@ export async function detail(main, { id }, { signal }) {
   }
 
   function renderEpochs() {
+    if (epochsFrame) cancelAnimationFrame(epochsFrame);
+    epochsFrame = 0;
     const last = history.length ? history[history.length - 1].epoch : 0;
     progress.value = Math.min(last, total);
     progressText.textContent = `Epoch ${last} of ${total}`;
@@ -155,12 +160,28 @@ export async function detail(main, { id }, { signal }) {
     accuracyChart.update(history);
     const a = regression ? 'r2' : 'accuracy';
     const va = regression ? 'valR2' : 'valAccuracy';
-    fill(epochsBody, ...history.map((m) => h('tr', {},
-      [m.epoch, m.loss, m.valLoss, m[a], m[va], m.learningRate, m.durationMs, m.samplesPerSec]
-        .map((v) => h('td', {}, formatNumber(v, 4))))));
+    const shown = history.slice(-TABLE_ROWS);
+    const skipped = history.length - shown.length;
+    fill(epochsBody,
+      skipped > 0 ? h('tr', { class: 'hint' }, h('td', { colspan: 8 },
+        `${skipped} earlier epochs are in the charts and in the run's history`)) : null,
+      ...shown.map((m) => h('tr', {},
+        [m.epoch, m.loss, m.valLoss, m[a], m[va], m.learningRate, m.durationMs, m.samplesPerSec]
+          .map((v) => h('td', {}, formatNumber(v, 4))))));
+  }
+
+  // A small dataset can train hundreds of epochs a second: the stream only records them, and
+  // the page redraws at most once per frame, so it stays responsive (the cancel button too).
+  function scheduleEpochs() {
+    if (!epochsFrame) epochsFrame = requestAnimationFrame(renderEpochs);
   }
 
   function upsert(metrics) {
+    const latest = history.length ? history[history.length - 1].epoch : 0;
+    if (metrics.epoch > latest) {
+      history.push(metrics);
+      return;
+    }
     const at = history.findIndex((m) => m.epoch >= metrics.epoch);
     if (at === -1) history.push(metrics);
     else if (history[at].epoch === metrics.epoch) history[at] = metrics;
@@ -201,10 +222,11 @@ export async function detail(main, { id }, { signal }) {
             // Counted so a test can tell the charts were fed by the stream, not only by reloads.
             lossChart.el.dataset.streamedEpochs = String(Number(lossChart.el.dataset.streamedEpochs ?? 0) + 1);
             upsert(data);
-            renderEpochs();
+            scheduleEpochs();
           } else if (event === 'status' && data?.status) {
             run = { ...run, status: data.status, error: data.error ?? run.error };
             renderStatus();
+            if (epochsFrame) renderEpochs();
             if (FINAL.has(data.status)) break;
           } else if (event === 'error') {
             // The server could not read the run's progress; reload it after this stream ends.
