@@ -433,48 +433,9 @@ pub fn lease_worker(run: &Value) -> Option<String> {
     run["lease"]["worker"].as_str().map(str::to_owned)
 }
 
-/// Reads Server-Sent Events until the stream ends, `stop` says so, or `within` passes:
-/// (event name, data) pairs, and whether the stream ended by itself.
-pub async fn read_sse(
-    response: Response,
-    within: Duration,
-    mut stop: impl FnMut(&str, &Value) -> bool,
-) -> (Vec<(String, Value)>, bool) {
-    use futures::StreamExt;
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
-    let mut events = Vec::new();
-    let deadline = Instant::now() + within;
-    loop {
-        let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
-            Err(_) => return (events, false),
-            Ok(None | Some(Err(_))) => return (events, true),
-            Ok(Some(Ok(chunk))) => chunk,
-        };
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let mut name = String::from("message");
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    name = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim_start());
-                }
-            }
-            if data.is_empty() {
-                continue; // keep-alive comment
-            }
-            let value: Value = serde_json::from_str(&data).unwrap();
-            let done = stop(&name, &value);
-            events.push((name, value));
-            if done {
-                return (events, false);
-            }
-        }
-    }
-}
+#[path = "../support/sse.rs"]
+mod sse;
+pub use sse::read_events as read_sse;
 
 /// A CSV of `rows` rows: `features` numeric columns and a three-class `label` that depends on
 /// them (deterministic, no randomness source needed).

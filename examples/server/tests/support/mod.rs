@@ -18,6 +18,8 @@ pub const IRIS: &[u8] = include_bytes!("../../../data/iris.csv");
 
 pub use modelyard::core::testkit::StepTrainer;
 
+mod sse;
+
 /// 20 x 50 ms per epoch: a run a browser-speed client can watch, cancel or interrupt.
 pub fn slow_trainer() -> Arc<StepTrainer> {
     StepTrainer::new(20, Duration::from_millis(50))
@@ -252,41 +254,13 @@ pub async fn error_code(response: Response, status: StatusCode) -> Value {
     body["error"].clone()
 }
 
-/// Reads Server-Sent Events until the stream ends or `stop` says so: (event, data) pairs.
+/// Reads Server-Sent Events until the stream ends, `stop` says so, or 30 s pass: (event, data)
+/// pairs.
 pub async fn read_sse(
     response: Response,
-    mut stop: impl FnMut(&str, &Value) -> bool,
+    stop: impl FnMut(&str, &Value) -> bool,
 ) -> Vec<(String, Value)> {
-    use futures::StreamExt;
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
-    let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, stream.next()).await {
-        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let mut name = String::from("message");
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    name = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim_start());
-                }
-            }
-            if data.is_empty() {
-                continue; // keep-alive comment
-            }
-            let value: Value = serde_json::from_str(&data).unwrap();
-            let done = stop(&name, &value);
-            events.push((name, value));
-            if done {
-                return events;
-            }
-        }
-    }
-    events
+    sse::read_events(response, Duration::from_secs(30), stop).await.0
 }
 
 /// Sends `request_head` (and `body`) as raw bytes, so paths reach the server exactly as written
