@@ -79,6 +79,7 @@ pub struct TrainedModel {
 
 /// One prediction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Prediction {
     /// A class with the probability of every class.
@@ -97,6 +98,7 @@ pub enum Prediction {
 
 /// A model's quality on a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Evaluation {
     /// `accuracy`, `macro_f1` (classification) or `mae`, `rmse`, `r2` (regression), and `loss`.
@@ -109,6 +111,7 @@ pub struct Evaluation {
 
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassMetrics {
     /// The class label.
     pub label: String,
@@ -124,6 +127,7 @@ pub struct ClassMetrics {
 
 /// `matrix[actual][predicted]` counts, rows and columns in `labels` order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfusionMatrix {
     /// Class labels.
     pub labels: Vec<String>,

@@ -102,6 +102,35 @@ fn model_list_reaches_the_model_schema() {
 }
 
 #[test]
+fn predictions_and_evaluations_are_typed() {
+    let doc = document();
+    let predictions =
+        property(&doc, body(&doc, "post", "/api/model/{id}/predict", Some("200")), "predictions");
+    assert_eq!(referenced_component(&predictions["items"]), Some("Prediction"));
+    let prediction = deref(&doc, &predictions["items"]);
+    let branches = prediction["oneOf"].as_array().expect("a class or a value");
+    let mut fields: Vec<&str> =
+        branches.iter().flat_map(|b| property_names(deref(&doc, b))).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["label", "probabilities", "value"]);
+
+    let evaluation = body(&doc, "post", "/api/model/{id}/evaluate", Some("200"));
+    let per_class = property(&doc, evaluation, "perClass");
+    let class = deref(
+        &doc,
+        per_class["oneOf"].as_array().map_or(per_class, |b| {
+            b.iter().find(|s| s["type"] != "null").expect("a non-null branch")
+        }),
+    );
+    let class = deref(&doc, &class["items"]);
+    for expected in ["label", "precision", "recall", "f1", "support"] {
+        assert!(!class["properties"][expected].is_null(), "ClassMetrics lacks {expected}");
+    }
+    let matrix = property(&doc, evaluation, "confusionMatrix");
+    assert_eq!(referenced_component(matrix), Some("ConfusionMatrix"));
+}
+
+#[test]
 fn run_body_reaches_epoch_metrics() {
     let doc = document();
     let run = property(&doc, body(&doc, "get", "/api/training/{id}", Some("200")), "run");

@@ -83,7 +83,6 @@ pub struct PredictBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PredictionsBody {
     /// One per row: `{label, probabilities}` or `{value}`.
-    #[schema(value_type = Vec<Object>)]
     pub predictions: Vec<Prediction>,
 }
 
@@ -104,11 +103,9 @@ pub struct EvaluationBody {
     pub metrics: BTreeMap<String, f64>,
     /// Precision, recall and F1 per class.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
     pub per_class: Option<Vec<ClassMetrics>>,
     /// `{labels, matrix}`, `matrix[actual][predicted]`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub confusion_matrix: Option<ConfusionMatrix>,
 }
 
