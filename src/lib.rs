@@ -96,7 +96,15 @@ impl Modelyard {
             Some(url) => attach_redis(backend, url, &config.cache_namespace).await?,
             None => backend,
         };
-        let stores = with_read_through_cache(fill_defaults(backend)?, &config.cache_policy);
+        let stores = fill_defaults(backend)?;
+        // The read-through cache spares a round trip to a remote record store (MongoDB). sled's
+        // records already live in this process, decoded values memoised: a cache in front of
+        // them (a tree of the same database, or Redis over the network) would only add a read
+        // to every read and an invalidation to every write.
+        let stores = match &config.store {
+            StoreUrl::Mongo { .. } => with_read_through_cache(stores, &config.cache_policy),
+            StoreUrl::Sled(_) => stores,
+        };
         let auth_config = match config.auth.clone() {
             Some(auth) => auth,
             None => {

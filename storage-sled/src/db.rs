@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use modelyard_core::memo::DecodeMemo;
 use modelyard_core::{Dataset, Error, Model, Notification, Result, TrainingRun, UserId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,12 +16,17 @@ const FORMAT_VERSION: &[u8] = b"1";
 
 use crate::records::Collection;
 
+/// Source bytes of decoded users remembered (about 10,000 users).
+const USERS_MEMO_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Every tree of a store, opened once and shared by the trait implementations.
 pub(crate) struct Trees {
     /// The database, for flushes and sequence numbers.
     pub(crate) db: sled::Db,
     /// User id -> user.
     pub(crate) users: sled::Tree,
+    /// Users decoded from unchanged bytes are not parsed again (every request reads its user).
+    pub(crate) users_memo: DecodeMemo<[u8; 16]>,
     /// Normalised email -> user id.
     pub(crate) users_by_email: sled::Tree,
     /// Lower-cased username -> user id.
@@ -49,6 +55,7 @@ impl Trees {
         let db = open_db(path)?;
         Ok(Self {
             users: open_tree(&db, "users")?,
+            users_memo: DecodeMemo::new(USERS_MEMO_BYTES),
             users_by_email: open_tree(&db, "users_by_email")?,
             users_by_username: open_tree(&db, "users_by_username")?,
             datasets: Collection::open(&db, "datasets")?,

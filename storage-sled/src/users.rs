@@ -49,9 +49,10 @@ impl UserStore for SledStore {
     }
 
     async fn get_user(&self, id: UserId) -> Result<User> {
-        let bytes = self.trees.users.get(id.to_bytes()).map_err(storage_error)?;
+        let key = id.to_bytes();
+        let bytes = self.trees.users.get(key).map_err(storage_error)?;
         let bytes = bytes.ok_or_else(|| Error::not_found("user"))?;
-        decode(&bytes, "user")
+        self.trees.users_memo.decode(key, &bytes, |b| decode(b, "user"))
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -136,6 +137,7 @@ impl UserStore for SledStore {
                 Ok(())
             })
             .map_err(tx_error)?;
+        t.users_memo.forget(&key);
         flush(&t.db).await
     }
 }
