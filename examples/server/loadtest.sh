@@ -6,10 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-DURATION="${DURATION:-10s}"
+DURATION="${DURATION:-5s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-3900}"
 HELLO_PORT="${HELLO_PORT:-3901}"
+ROUNDS="${ROUNDS:-5}"
+HEY_DURATION="${HEY_DURATION:-10s}"
 HEY="${HEY:-$(command -v hey || echo "$HOME/go/bin/hey")}"
 
 cargo build --release -p modelyard-server
@@ -24,7 +26,10 @@ MODELYARD_JWT_SECRET=loadtest-secret-loadtest-secret-0123456789 RUST_LOG=warn \
   --role api --api-rate-limit 0 >"$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; rm -rf "$DATA"' EXIT
-until curl -sf "$API/readyz" >/dev/null; do sleep 0.002; done
+until curl -sf "$API/readyz" >/dev/null; do
+  kill -0 "$PID" 2>/dev/null || { cat "$DATA/server.log"; echo "the server exited (port $PORT taken?)" >&2; exit 1; }
+  sleep 0.002
+done
 echo "process start to /readyz answering: $(( ($(date +%s%N) - start_ns) / 1000000 )) ms"
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -37,11 +42,27 @@ curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d "{\"name\":\"iris\",\"datasetId\":\"$DATASET\",\"target\":\"species\"}" "$API/api/model" >/dev/null
 test "$(curl -sf -H "authorization: Bearer $TOKEN" "$API/api/model" | json '["models"][0]["target"]')" = species
 
-echo "== full speed: bare hello route"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$HELLO"
-echo "== full speed: authenticated GET /api/model"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$API/api/model"
+# Full speed: the two routes alternate ROUNDS times, so both see the same machine; the ratio
+# reported is the median of the per-round ratios (the bare route swings most between runs).
+wrk_line() { # wrk_line <label> <wrk args...>: one line with req/s and p99
+  local label=$1 out; shift
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+  awk -v label="$label" '/Requests\/sec/{rps=$2} / 99%/{p99=$2} /Non-2xx/{bad=$NF}
+    END{printf "%-34s %10.0f req/s   p99 %s%s\n", label, rps, p99, (bad ? "   NON-2xx: " bad : "")}' <<<"$out"
+}
+RATIOS=()
+for round in $(seq "$ROUNDS"); do
+  echo "== full speed, round $round of $ROUNDS"
+  h=$(wrk_line "bare hello route" "$HELLO"); echo "$h"
+  m=$(wrk_line "authenticated GET /api/model" -H "Authorization: Bearer $TOKEN" "$API/api/model")
+  echo "$m"
+  rps() { awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "req/s") print $i}' <<<"$1"; }
+  RATIOS+=("$(awk -v h="$(rps "$h")" -v m="$(rps "$m")" 'BEGIN{printf "%.1f", 100*m/h}')")
+  echo "ratio: ${RATIOS[-1]} %"
+done
+printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{r[NR]=$1} END{printf "== median ratio over %d rounds: %s %% of the bare route (all: ", NR, r[int((NR+1)/2)]}'
+echo "${RATIOS[*]})"
 echo "== 1,000 requests/s: bare hello route"
-"$HEY" -z "$DURATION" -c 10 -q 100 "$HELLO" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
+"$HEY" -z "$HEY_DURATION" -c 10 -q 100 "$HELLO" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
 echo "== 1,000 requests/s: authenticated GET /api/model"
-"$HEY" -z "$DURATION" -c 10 -q 100 -H "Authorization: Bearer $TOKEN" "$API/api/model" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
+"$HEY" -z "$HEY_DURATION" -c 10 -q 100 -H "Authorization: Bearer $TOKEN" "$API/api/model" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
