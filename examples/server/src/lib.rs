@@ -31,6 +31,7 @@ use modelyard::Error;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
@@ -119,7 +120,7 @@ pub fn app(state: AppState) -> Router {
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .option_layer(cors)
-            .layer(CompressionLayer::new())
+            .layer(CompressionLayer::new().compress_when(compress_when()))
             .layer(SetResponseHeaderLayer::if_not_present(
                 HeaderName::from_static("x-content-type-options"),
                 HeaderValue::from_static("nosniff"),
@@ -130,6 +131,20 @@ pub fn app(state: AppState) -> Router {
             )),
     )
 }
+
+/// Which answers are gzipped: not images, gRPC or event streams (tower-http's defaults), and
+/// not the small JSON answers most API calls give. Starting a gzip stream costs more CPU than
+/// the whole rest of such a request (a 256 kB zeroed table per response), and a body that fits
+/// in one TCP segment arrives no sooner compressed.
+fn compress_when() -> impl Predicate {
+    SizeAbove::new(MIN_COMPRESSED_BYTES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+}
+
+/// Smallest body worth compressing: about one TCP segment.
+const MIN_COMPRESSED_BYTES: u64 = 1400;
 
 /// Liveness and readiness only, for a `--role worker` process.
 pub fn health_app(state: AppState) -> Router {

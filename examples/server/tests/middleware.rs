@@ -202,6 +202,15 @@ async fn request_ids_security_headers_and_compression() {
         .await
         .unwrap();
     assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    // A small answer is not worth a gzip stream: it goes out as it is.
+    let small = server
+        .request(Method::GET, "/api/auth/me", Some(&token))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(small.status(), 200);
+    assert!(small.headers().get("content-encoding").is_none(), "{:?}", small.headers());
     let error = server.get("/api/data/not-an-id", &token).await;
     assert_eq!(error.headers()["content-type"], "application/json");
     let body: Value = error.json().await.unwrap();
