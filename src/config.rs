@@ -24,7 +24,8 @@ pub struct Config {
     pub datasets: DatasetConfig,
     /// Workers per process, leases, attempts.
     pub training: TrainingConfig,
-    /// Time to live of cached records.
+    /// Time to live of cached records, for the read-through cache in front of MongoDB (sled
+    /// records are read directly: they are already in process).
     pub cache_policy: CachePolicy,
     /// The training engine; without one this process serves but does not train. [`Config::new`]
     /// sets the candle trainer when built with the `ml` feature (the default).
