@@ -12,14 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 pub const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123";
-pub const PASSWORD: &str = "a long enough passphrase";
 
 /// The FerretDB binary, when both services can run here. Locally a missing one skips the test
 /// with a message; under `CI=true` it fails it.
@@ -218,8 +217,7 @@ impl Drop for Ferret {
 pub struct Server {
     /// Also the prefix of its workers' names (`<name>-<pid>-<n>`).
     pub name: String,
-    pub base: String,
-    pub client: Client,
+    pub api: Api,
     log: PathBuf,
     _dir: TempDir,
     child: Option<Child>,
@@ -234,6 +232,14 @@ pub struct Launch<'a> {
     pub cache: String,
     /// Lease seconds (heartbeat a fifth of it).
     pub lease_secs: f64,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 impl Server {
@@ -291,7 +297,13 @@ impl Server {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .unwrap();
-        Self { name: launch.name.to_owned(), base, client, log, _dir: dir, child: Some(child) }
+        Self {
+            name: launch.name.to_owned(),
+            api: Api { base, client },
+            log,
+            _dir: dir,
+            child: Some(child),
+        }
     }
 
     /// Kills the process with SIGKILL: no shutdown, no checkpoint, the lease just lapses.
@@ -302,36 +314,6 @@ impl Server {
     /// What it logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let request = self.client.request(method, format!("{}{path}", self.base));
-        match token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token)).send().await.unwrap()
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
-        self.request(Method::POST, path, token).json(&body).send().await.unwrap()
-    }
-
-    /// Registers `name`; returns its token.
-    pub async fn register(&self, name: &str) -> String {
-        let response = self
-            .post(
-                "/api/auth/register",
-                None,
-                json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
-        let body: Value = response.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
     }
 
     /// Uploads `csv`; returns the dataset id.
@@ -433,8 +415,11 @@ pub fn lease_worker(run: &Value) -> Option<String> {
     run["lease"]["worker"].as_str().map(str::to_owned)
 }
 
+#[path = "../support/api.rs"]
+mod api;
 #[path = "../support/sse.rs"]
 mod sse;
+pub use api::Api;
 pub use sse::read_events as read_sse;
 
 /// A CSV of `rows` rows: `features` numeric columns and a three-class `label` that depends on

@@ -8,17 +8,20 @@ use std::time::Duration;
 use modelyard::core::Trainer;
 use modelyard::{Config, Modelyard};
 use modelyard_server::{AppState, ServerSettings, app, serve};
-use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub const SECRET: &[u8] = b"server-test-secret-server-test-secret!!";
-pub const PASSWORD: &str = "a long enough passphrase";
 pub const IRIS: &[u8] = include_bytes!("../../../data/iris.csv");
 
 pub use modelyard::core::testkit::StepTrainer;
 
+mod api;
 mod sse;
+
+#[allow(unused_imports)] // not every test binary uses both
+pub use api::{Api, PASSWORD};
 
 /// 20 x 50 ms per epoch: a run a browser-speed client can watch, cancel or interrupt.
 pub fn slow_trainer() -> Arc<StepTrainer> {
@@ -27,8 +30,7 @@ pub fn slow_trainer() -> Arc<StepTrainer> {
 
 /// A running server and a client for it.
 pub struct TestServer {
-    pub base: String,
-    pub client: Client,
+    pub api: Api,
     pub yard: Modelyard,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
@@ -71,6 +73,14 @@ pub fn facade_config(dir: &std::path::Path, trainer: Option<Arc<dyn Trainer>>) -
     config
 }
 
+impl std::ops::Deref for TestServer {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::with(Options::default()).await
@@ -101,7 +111,14 @@ impl TestServer {
             let _ = stopped.await;
         }));
         let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        Self { base, client, yard, state, stop: Some(stop), task: Some(task), _dir: dir }
+        Self {
+            api: Api { base, client },
+            yard,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
     }
 
     /// Stops serving like a SIGTERM would, then stops the workers.
@@ -117,44 +134,6 @@ impl TestServer {
                 .unwrap();
         }
         self.yard.shutdown().await;
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let request = self.client.request(method, self.url(path));
-        match token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token)).send().await.unwrap()
-    }
-
-    pub async fn delete(&self, path: &str, token: &str) -> Response {
-        self.request(Method::DELETE, path, Some(token)).send().await.unwrap()
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
-        self.request(Method::POST, path, token).json(&body).send().await.unwrap()
-    }
-
-    /// Registers `name` and returns its token.
-    pub async fn register(&self, name: &str) -> String {
-        let response = self
-            .post(
-                "/api/auth/register",
-                None,
-                json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
     }
 
     pub async fn upload(
