@@ -53,15 +53,7 @@ fn hs256(claims: &Value) -> String {
 }
 
 async fn user(server: &TestServer, name: &str) -> (String, String) {
-    let response = server
-        .post(
-            "/api/auth/register",
-            None,
-            json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD }),
-        )
-        .await;
-    let body: Value = response.json().await.unwrap();
-    (body["token"].as_str().unwrap().to_owned(), body["user"]["id"].as_str().unwrap().to_owned())
+    server.register_with_id(name).await
 }
 
 async fn refused(server: &TestServer, token: &str, why: &str) {

@@ -40,6 +40,11 @@ impl Api {
 
     /// Registers `name` (`<name>@example.com`, [`PASSWORD`]) and returns its token.
     pub async fn register(&self, name: &str) -> String {
+        self.register_with_id(name).await.0
+    }
+
+    /// As [`Api::register`], with the new user's id: (token, user id).
+    pub async fn register_with_id(&self, name: &str) -> (String, String) {
         let response = self
             .post(
                 "/api/auth/register",
@@ -49,6 +54,9 @@ impl Api {
             .await;
         assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
         let body: Value = response.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
+        (
+            body["token"].as_str().unwrap().to_owned(),
+            body["user"]["id"].as_str().unwrap().to_owned(),
+        )
     }
 }
