@@ -12,28 +12,43 @@
 //! # Ok(()) }
 //! ```
 
+mod archive;
 mod config;
 pub mod defaults;
 mod run;
 mod session;
+pub mod trainer;
 mod upload;
 
+pub use archive::{DatasetDownload, ModelArchive, ModelFile};
 pub use config::{Config, IntoConfig, StoreUrl, default_trainer};
-pub use modelyard_core as core;
+pub use modelyard_core::auth::{AuthConfig, JwtConfig, JwtKey, RateLimit};
+pub use modelyard_core::cached::CachePolicy;
+pub use modelyard_core::datasets::DatasetConfig;
+pub use modelyard_core::json;
 pub use modelyard_core::models::ModelRequest;
-pub use modelyard_core::training::RunEvent;
+pub use modelyard_core::training::{RunEvent, TrainingConfig};
+pub use modelyard_core::views::{ArtifactFile, Dataset, Model, ModelVersion, TrainingRun};
 pub use modelyard_core::{
-    Activation, Dataset, DatasetId, EarlyStopping, EpochMetrics, Error, Evaluation, LayerSpec,
-    Model, ModelId, ModelSummary, Notification, NotificationId, Optimizer, Prediction, Preview,
-    PublicUser, Result, RunId, RunStatus, Task, TrainParams, TrainingRun, UserId,
+    Activation, ByteStream, CategoryCount, ClassMetrics, ColumnKind, ColumnSchema, ColumnStats,
+    ConfusionMatrix, DatasetId, DatasetSchema, EarlyStopping, EpochMetrics, Error, Evaluation,
+    LayerSpec, LayerSummary, ModelId, ModelSummary, Notification, NotificationId, NotificationKind,
+    Optimizer, Prediction, Preview, PublicUser, Result, RunId, RunStatus, Task, Timestamp,
+    TrainParams, TrainRequest, UserId,
 };
 pub use run::Run;
 pub use session::Session;
 pub use upload::Upload;
 
+/// The layers underneath: domain records, store traits, services and the backend conformance
+/// suite. Not part of the documented API: backends and tests use it; applications use the
+/// names above.
+#[doc(hidden)]
+pub use modelyard_core as core;
+
 use std::sync::Arc;
 
-use modelyard_core::auth::{AuthConfig, AuthService, JwtKey};
+use modelyard_core::auth::AuthService;
 use modelyard_core::cached::with_read_through_cache;
 use modelyard_core::datasets::DatasetService;
 use modelyard_core::models::ModelService;

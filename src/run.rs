@@ -32,9 +32,9 @@ impl Run {
         self.id
     }
 
-    /// The whole run record, read now.
+    /// The run, read now.
     pub async fn get(&self) -> Result<TrainingRun> {
-        self.training.get(self.owner, self.id).await
+        Ok(self.training.get(self.owner, self.id).await?.into())
     }
 
     /// Its status now.
@@ -76,6 +76,6 @@ impl Run {
 
     /// Asks the run to stop: a queued run ends at once, a running one within one batch.
     pub async fn cancel(&self) -> Result<TrainingRun> {
-        self.training.cancel(self.owner, self.id).await
+        Ok(self.training.cancel(self.owner, self.id).await?.into())
     }
 }

@@ -4,14 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use modelyard_core::auth::IssuedToken;
-use modelyard_core::{ByteStream, Timestamp};
+use modelyard_core::datasets;
 
 use crate::{
-    Dataset, DatasetId, Evaluation, Model, ModelId, ModelRequest, ModelSummary, Modelyard,
-    Notification, NotificationId, Prediction, Preview, PublicUser, Result, Run, RunId, TrainParams,
-    TrainingRun, Upload, UserId,
+    Dataset, DatasetDownload, DatasetId, Error, Evaluation, Model, ModelArchive, ModelFile,
+    ModelId, ModelRequest, ModelSummary, Modelyard, Notification, NotificationId, Prediction,
+    Preview, PublicUser, Result, Run, RunId, Timestamp, TrainParams, TrainingRun, Upload, UserId,
 };
 
 /// A signed-in user. Each call re-checks the token, so a logged-out or revoked session stops
@@ -96,30 +97,41 @@ impl Session {
     }
 
     /// Uploads a CSV dataset: checked, profiled and stored, or refused with nothing stored.
-    pub async fn upload_dataset(&self, name: &str, source: Upload) -> Result<Dataset> {
+    /// Without a name (`None`) it is named after the file (`iris` for `iris.csv`).
+    pub async fn upload_dataset<'a>(
+        &self,
+        name: impl Into<Option<&'a str>>,
+        source: Upload,
+    ) -> Result<Dataset> {
         let owner = self.owner().await?;
         let (filename, data) = source.open().await?;
-        self.yard.inner.datasets.upload(owner, name, &filename, data).await
+        let name = match name.into() {
+            Some(name) => name.to_owned(),
+            None => datasets::default_dataset_name(&filename),
+        };
+        Ok(self.yard.inner.datasets.upload(owner, &name, &filename, data).await?.into())
     }
 
     /// The user's datasets, newest first.
     pub async fn datasets(&self) -> Result<Vec<Dataset>> {
-        self.yard.inner.datasets.list(self.owner().await?).await
+        Ok(views(self.yard.inner.datasets.list(self.owner().await?).await?))
     }
 
     /// One dataset.
     pub async fn dataset(&self, id: DatasetId) -> Result<Dataset> {
-        self.yard.inner.datasets.get(self.owner().await?, id).await
+        Ok(self.yard.inner.datasets.get(self.owner().await?, id).await?.into())
     }
 
-    /// A dataset's first `limit` rows.
+    /// A dataset's first `limit` rows (clamped to the configured preview maximum).
     pub async fn preview(&self, id: DatasetId, limit: usize) -> Result<Preview> {
         self.yard.inner.datasets.preview(self.owner().await?, id, limit).await
     }
 
-    /// The dataset as CSV, with formula-like cells neutralised for spreadsheets.
-    pub async fn download_dataset(&self, id: DatasetId) -> Result<(Dataset, ByteStream)> {
-        self.yard.inner.datasets.download(self.owner().await?, id).await
+    /// The dataset as CSV, streamed, with formula-like cells neutralised for spreadsheets.
+    pub async fn download_dataset(&self, id: DatasetId) -> Result<DatasetDownload> {
+        let (dataset, csv) = self.yard.inner.datasets.download(self.owner().await?, id).await?;
+        let filename = datasets::download_filename(&dataset.name, ".csv");
+        Ok(DatasetDownload { dataset: dataset.into(), filename, csv })
     }
 
     /// Deletes a dataset; refused while a model uses it.
@@ -129,17 +141,17 @@ impl Session {
 
     /// Creates a model on one of the user's datasets.
     pub async fn create_model(&self, request: ModelRequest) -> Result<Model> {
-        self.yard.inner.models.create(self.owner().await?, request).await
+        Ok(self.yard.inner.models.create(self.owner().await?, request).await?.into())
     }
 
     /// The user's models, newest first.
     pub async fn models(&self) -> Result<Vec<Model>> {
-        self.yard.inner.models.list(self.owner().await?).await
+        Ok(views(self.yard.inner.models.list(self.owner().await?).await?))
     }
 
     /// One model.
     pub async fn model(&self, id: ModelId) -> Result<Model> {
-        self.yard.inner.models.get(self.owner().await?, id).await
+        Ok(self.yard.inner.models.get(self.owner().await?, id).await?.into())
     }
 
     /// A model's layers, shapes and parameter counts.
@@ -152,7 +164,7 @@ impl Session {
         self.yard.inner.models.delete(self.owner().await?, id).await
     }
 
-    /// Predicts rows given as JSON objects keyed by column name.
+    /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call).
     pub async fn predict(
         &self,
         model: ModelId,
@@ -161,14 +173,34 @@ impl Session {
         self.yard.inner.models.predict(self.owner().await?, model, rows).await
     }
 
+    /// Predicts the rows of a CSV document with a header naming the model's feature columns.
+    pub async fn predict_csv(&self, model: ModelId, csv: &[u8]) -> Result<Vec<Prediction>> {
+        self.yard.inner.models.predict_csv(self.owner().await?, model, csv).await
+    }
+
     /// Scores a model on a dataset holding its features and target.
     pub async fn evaluate(&self, model: ModelId, dataset: DatasetId) -> Result<Evaluation> {
         self.yard.inner.models.evaluate(self.owner().await?, model, dataset).await
     }
 
-    /// The trained model's files (`weights.safetensors`, `model.json`).
-    pub async fn model_artifact(&self, id: ModelId) -> Result<Vec<(String, bytes::Bytes)>> {
-        self.yard.inner.models.artifact(self.owner().await?, id).await
+    /// The trained model's files (`weights.safetensors`, `model.json`); `Conflict` before it
+    /// has been trained.
+    pub async fn model_files(&self, id: ModelId) -> Result<Vec<ModelFile>> {
+        let files = self.yard.inner.models.artifact(self.owner().await?, id).await?;
+        Ok(files.into_iter().map(|(name, bytes)| ModelFile { name, bytes }).collect())
+    }
+
+    /// The trained model as one zip archive of its files; `Conflict` before it has been trained.
+    pub async fn model_archive(&self, id: ModelId) -> Result<ModelArchive> {
+        let owner = self.owner().await?;
+        let model = self.yard.inner.models.get(owner, id).await?;
+        let files = self.yard.inner.models.artifact(owner, id).await?;
+        let files: Vec<ModelFile> =
+            files.into_iter().map(|(name, bytes)| ModelFile { name, bytes }).collect();
+        let filename = datasets::download_filename(&model.name, ".zip");
+        tokio::task::spawn_blocking(move || ModelArchive::pack(filename, &files))
+            .await
+            .map_err(Error::internal)?
     }
 
     /// Queues a training run of a model.
@@ -180,7 +212,7 @@ impl Session {
 
     /// The user's runs, newest first.
     pub async fn runs(&self) -> Result<Vec<TrainingRun>> {
-        self.yard.inner.training.list(self.owner().await?).await
+        Ok(views(self.yard.inner.training.list(self.owner().await?).await?))
     }
 
     /// A handle on one of the user's runs.
@@ -200,10 +232,16 @@ impl Session {
         self.yard.inner.notifications.mark_read(self.owner().await?, id).await
     }
 
-    /// Live notifications for this user.
-    pub async fn notification_events(&self) -> Result<BoxStream<'static, Notification>> {
-        self.yard.inner.notifications.follow(self.owner().await?).await
+    /// This user's notifications as they are created, live.
+    pub async fn notification_events(&self) -> Result<BoxStream<'static, Result<Notification>>> {
+        let notifications = self.yard.inner.notifications.follow(self.owner().await?).await?;
+        Ok(notifications.map(Ok).boxed())
     }
+}
+
+/// Records as the views users see.
+fn views<R, V: From<R>>(records: Vec<R>) -> Vec<V> {
+    records.into_iter().map(V::from).collect()
 }
 
 /// Shows who the session is for and when it expires; never the token.

@@ -49,7 +49,9 @@ async fn another_users_records_are_not_found_by_any_operation() {
     );
     not_found(bob.model(model.id).await, "model");
     not_found(bob.summary(model.id).await, "summary");
-    not_found(bob.model_artifact(model.id).await, "artifact");
+    not_found(bob.model_files(model.id).await, "artifact");
+    not_found(bob.model_archive(model.id).await, "archive");
+    not_found(bob.predict_csv(model.id, b"sepal_length\n1\n").await, "predict csv");
     not_found(bob.predict(model.id, &[serde_json::Map::new()]).await, "predict");
     not_found(bob.evaluate(model.id, bobs_dataset.id).await, "evaluate with B's dataset");
     not_found(ada.evaluate(model.id, bobs_dataset.id).await, "evaluate on B's dataset");

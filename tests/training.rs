@@ -28,12 +28,17 @@ async fn a_run_records_every_epoch_saves_its_model_and_notifies() {
     let epochs: Vec<u32> = done.history.iter().map(|m| m.epoch).collect();
     assert_eq!(epochs, [1, 2, 3, 4, 5]);
     assert_eq!(done.history[4].loss, 0.2);
-    assert!(done.lease.is_none() && done.finished_at.is_some());
+    assert!(done.finished_at.is_some());
 
     let model = ada.model(model.id).await.unwrap();
     assert_eq!(model.latest_version.unwrap().run_id, run.id());
-    let files = ada.model_artifact(model.id).await.unwrap();
-    assert_eq!(files[0].0, "model.json");
+    let files = ada.model_files(model.id).await.unwrap();
+    assert_eq!(files[0].name, "model.json");
+    // The archive holds the same files, and reads back to them.
+    let archive = ada.model_archive(model.id).await.unwrap();
+    assert_eq!(archive.filename, "iris mlp.zip");
+    assert_eq!(archive.unpack().unwrap(), files);
+    assert_eq!(archive.files.len(), files.len());
     let row = serde_json::json!({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2});
     let predictions = ada.predict(model.id, &[row.as_object().unwrap().clone()]).await.unwrap();
     assert_eq!(predictions.len(), 1);

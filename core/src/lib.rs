@@ -9,6 +9,7 @@ pub mod datasets;
 mod domain;
 mod error;
 mod ids;
+pub mod json;
 pub mod memo;
 pub mod models;
 pub mod notifications;
@@ -17,6 +18,7 @@ pub mod store;
 pub mod testkit;
 mod trainer;
 pub mod training;
+pub mod views;
 
 pub use domain::*;
 pub use error::{Error, Result};

@@ -104,8 +104,10 @@ pub struct Evaluation {
     /// `accuracy`, `macro_f1` (classification) or `mae`, `rmse`, `r2` (regression), and `loss`.
     pub metrics: BTreeMap<String, f64>,
     /// Precision, recall and F1 per class (classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_class: Option<Vec<ClassMetrics>>,
-    /// Counts of (actual, predicted) pairs (classification).
+    /// Counts of (actual, predicted) pairs (classification), `matrix[actual][predicted]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confusion_matrix: Option<ConfusionMatrix>,
 }
 

@@ -29,7 +29,8 @@ pub use cell::MISSING_MARKERS;
 pub use config::DatasetConfig;
 pub use export::neutralize_cell;
 pub use names::{
-    DEFAULT_FILENAME, MAX_FILENAME_CHARS, MAX_NAME_CHARS, sanitize_filename, validate_dataset_name,
+    DEFAULT_FILENAME, MAX_FILENAME_CHARS, MAX_NAME_CHARS, default_dataset_name, download_filename,
+    sanitize_filename, validate_dataset_name,
 };
 pub use rows::MAX_COLUMN_NAME_CHARS;
 pub use schema::{check_and_infer, infer_schema};

@@ -28,6 +28,30 @@ pub fn validate_dataset_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// The name a dataset takes when its uploader gives none: the file name's stem (`iris` for
+/// `data/iris.csv`), without control characters, cut to [`MAX_NAME_CHARS`]; `dataset` when
+/// nothing is left.
+pub fn default_dataset_name(filename: &str) -> String {
+    let last = filename.rsplit(['/', '\\']).next().unwrap_or_default();
+    let stem = last.rsplit_once('.').map_or(last, |(stem, _)| stem);
+    let cleaned: String =
+        stem.chars().filter(|c| !c.is_control()).take(MAX_NAME_CHARS).collect::<String>();
+    match cleaned.trim() {
+        "" => "dataset".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+/// The file name to offer when a user downloads something called `name`: the name itself with
+/// `extension` (`.csv`, `.zip`) added once; `download<extension>` for a blank name. Headers
+/// that carry it still have to escape it (it may hold any character but control ones).
+pub fn download_filename(name: &str, extension: &str) -> String {
+    let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
+    let stem = cleaned.trim();
+    let stem = stem.strip_suffix(extension).unwrap_or(stem);
+    format!("{}{extension}", if stem.is_empty() { "download" } else { stem })
+}
+
 /// The uploaded file's name made safe to show and to offer back in a download header.
 ///
 /// Only metadata: the bytes are stored under a generated key, so this never becomes a path.
@@ -76,6 +100,24 @@ fn cap_keeping_extension(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dataset_without_a_name_is_named_after_its_file() {
+        assert_eq!(default_dataset_name("data/iris.csv"), "iris");
+        assert_eq!(default_dataset_name("C:\\Users\\ada\\sales 2024.tsv"), "sales 2024");
+        assert_eq!(default_dataset_name("archive.tar.gz"), "archive.tar");
+        assert_eq!(default_dataset_name(".csv"), "dataset");
+        assert_eq!(default_dataset_name(""), "dataset");
+        assert_eq!(default_dataset_name("bad\u{7}name.csv"), "badname");
+        assert_eq!(default_dataset_name(&"x".repeat(500)).chars().count(), MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn download_names_get_their_extension_once() {
+        assert_eq!(download_filename("iris", ".csv"), "iris.csv");
+        assert_eq!(download_filename("iris.csv", ".csv"), "iris.csv");
+        assert_eq!(download_filename("  ", ".zip"), "download.zip");
+    }
 
     #[test]
     fn path_components_are_dropped() {

@@ -5,19 +5,15 @@ use crate::{BlobKey, DatasetId, ModelId, RunId, UserId};
 
 /// A model definition on a dataset, and its latest trained version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
     /// The model's id.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: ModelId,
     /// Who created it.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub owner: UserId,
     /// The name the user gave it.
     pub name: String,
     /// The dataset it learns from.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub dataset_id: DatasetId,
     /// The column it predicts.
     pub target: String,
@@ -32,7 +28,6 @@ pub struct Model {
     /// The most recent successful training, if any.
     pub latest_version: Option<ModelVersion>,
     /// When it was created.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
@@ -129,30 +124,25 @@ pub struct LayerSummary {
 
 /// A trained version of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelVersion {
     /// The run that trained it.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub run_id: RunId,
     /// The artifact's files, each in the blob store.
     pub artifact: Vec<ArtifactFile>,
     /// Final metrics of that run.
     pub metrics: std::collections::BTreeMap<String, f64>,
     /// When training finished.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub trained_at: Timestamp,
 }
 
 /// One file of a trained model artifact (`weights.safetensors`, `model.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactFile {
     /// File name inside the artifact.
     pub name: String,
     /// Where its bytes are.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub blob_key: BlobKey,
     /// Size in bytes.
     pub size_bytes: u64,

@@ -7,20 +7,15 @@ use crate::{DatasetId, ModelId, RunId, UserId};
 
 /// One training of a model: its parameters, its lifecycle and its per-epoch history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingRun {
     /// The run's id.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: RunId,
     /// Who started it.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub owner: UserId,
     /// The model it trains.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub model_id: ModelId,
     /// The dataset it trains on (the model's, at start time).
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub dataset_id: DatasetId,
     /// How to train.
     pub params: TrainParams,
@@ -39,13 +34,10 @@ pub struct TrainingRun {
     /// Why it failed, for a failed run.
     pub error: Option<String>,
     /// When it was queued.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When a worker first started it.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<Timestamp>,
     /// When it reached a final status.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub finished_at: Option<Timestamp>,
 }
 
@@ -112,13 +104,11 @@ impl RunStatus {
 
 /// A worker's hold on a running run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
     /// The holding worker's name.
     pub worker: String,
     /// When the hold lapses unless renewed by a heartbeat.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub until: Timestamp,
 }
 
@@ -162,6 +152,62 @@ impl Default for TrainParams {
         }
     }
 }
+
+/// What a caller sends to start training: the model, and how to train it. Every setting left
+/// out takes its [`TrainParams::default`] value. In JSON: `{"modelId": "...", "epochs": 20,
+/// "batchSize": 16}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TrainRequest {
+    /// The model to train.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub model_id: ModelId,
+    /// How to train it.
+    #[serde(flatten)]
+    pub params: TrainParams,
+}
+
+impl TrainRequest {
+    /// Reads a request from a JSON object, naming the field at fault in the error exactly as
+    /// the caller wrote it (`modelId`, `batchSize`, `earlyStopping.patience`). Unknown keys are
+    /// refused: a misspelt setting must not silently train with a default.
+    pub fn from_json_value(value: serde_json::Value) -> crate::Result<Self> {
+        let serde_json::Value::Object(mut fields) = value else {
+            return Err(crate::Error::validation("body", "expected a JSON object"));
+        };
+        let model_id = fields
+            .remove("modelId")
+            .ok_or_else(|| crate::Error::validation("modelId", "is required"))?;
+        let model_id = crate::json::field_from_value("modelId", model_id)?;
+        Ok(Self { model_id, params: TrainParams::from_json_map(fields)? })
+    }
+}
+
+impl TrainParams {
+    /// Reads training settings from a JSON object in the camelCase of the HTTP API
+    /// (`batchSize`, `learningRate`); absent settings take their defaults, unknown ones are
+    /// refused with the key as the error's field.
+    pub fn from_json_map(
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> crate::Result<Self> {
+        crate::json::refuse_unknown(&fields, TRAIN_PARAM_KEYS)?;
+        crate::json::from_value(serde_json::Value::Object(fields))
+    }
+}
+
+/// The JSON keys of [`TrainParams`].
+pub const TRAIN_PARAM_KEYS: &[&str] = &[
+    "epochs",
+    "batchSize",
+    "learningRate",
+    "optimizer",
+    "momentum",
+    "weightDecay",
+    "validationSplit",
+    "seed",
+    "earlyStopping",
+];
 
 /// Optimizers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -17,13 +17,15 @@ pub const MAX_CLASSES: usize = 1000;
 /// A numeric target with whole values and at most this many distinct ones is taken as classes.
 pub const MAX_NUMERIC_CLASSES: usize = 20;
 
-/// What a user asks for when creating a model.
+/// What a user asks for when creating a model (the `POST /api/model` body).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelRequest {
     /// A name for the model.
     pub name: String,
     /// The dataset to learn from.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub dataset_id: DatasetId,
     /// The column to predict.
     pub target: String,
@@ -33,7 +35,8 @@ pub struct ModelRequest {
     /// Forces the task; by default inferred from the target.
     #[serde(default)]
     pub task: Option<Task>,
-    /// Hidden layers; by default [`default_layers`].
+    /// Hidden layers, by default [`default_layers`]: `{"type": "dense", "units": 64,
+    /// "activation": "relu"}`, `{"type": "dropout", "rate": 0.2}`, `{"type": "batch_norm"}`.
     #[serde(default)]
     pub layers: Option<Vec<LayerSpec>>,
 }

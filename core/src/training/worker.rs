@@ -149,6 +149,7 @@ impl Worker {
                 Ok(())
             })
             .await?;
+        tracing::info!(run = %run.id, worker = %self.name, attempt, "training started");
         publish_status(&self.stores, &run, None).await;
         if run.cancel_requested {
             return self.end(claim, &run, RunStatus::Cancelled, None, None, None).await;

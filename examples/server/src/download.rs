@@ -48,13 +48,6 @@ pub fn content_disposition(filename: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// A download name for `name` with `extension`: the user's name made safe, never a path.
-pub fn download_name(name: &str, extension: &str) -> String {
-    let stem = name.trim();
-    let stem = stem.strip_suffix(extension).unwrap_or(stem);
-    format!("{}{extension}", if stem.is_empty() { "download" } else { stem })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,12 +137,7 @@ where
 
 /// Deserialises JSON, naming the path of the first bad field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError(Error::validation(field, err.inner().to_string()))
-    })
+    Ok(modelyard::json::from_slice(bytes)?)
 }
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {

@@ -30,7 +30,7 @@ pub struct ServerSettings {
 impl Default for ServerSettings {
     fn default() -> Self {
         Self {
-            max_upload_bytes: modelyard::core::datasets::DatasetConfig::default().max_upload_bytes,
+            max_upload_bytes: modelyard::DatasetConfig::default().max_upload_bytes,
             max_json_bytes: 2 * 1024 * 1024,
             cors_origins: Vec::new(),
             static_dir: None,

@@ -45,11 +45,16 @@ fn body<'a>(doc: &'a Value, method: &str, path: &str, status: Option<&str>) -> &
     deref(doc, &content["application/json"]["schema"])
 }
 
-/// `schema.properties[name]`, `$ref`s followed.
+/// `schema.properties[name]`, `$ref`s followed, in the schema or one of its `allOf` parts (a
+/// flattened struct).
 fn property<'a>(doc: &'a Value, schema: &'a Value, name: &str) -> &'a Value {
-    let property = &deref(doc, schema)["properties"][name];
-    assert!(!property.is_null(), "no property {name} in {schema}");
-    property
+    let schema = deref(doc, schema);
+    let parts = schema["allOf"].as_array().into_iter().flatten().map(|part| deref(doc, part));
+    std::iter::once(schema)
+        .chain(parts)
+        .map(|part| &part["properties"][name])
+        .find(|property| !property.is_null())
+        .unwrap_or_else(|| panic!("no property {name} in {schema}"))
 }
 
 fn property_names(schema: &Value) -> Vec<&str> {
@@ -168,6 +173,8 @@ fn request_bodies_are_typed() {
     let start = body(&doc, "post", "/api/training/start", None);
     assert_eq!(referenced_component(property(&doc, start, "optimizer")), Some("Optimizer"));
     assert_eq!(referenced_component(property(&doc, start, "earlyStopping")), Some("EarlyStopping"));
+    assert_eq!(property(&doc, start, "modelId")["format"], "uuid");
+    assert_eq!(property(&doc, start, "batchSize")["type"], "integer");
 }
 
 #[test]

@@ -10,7 +10,7 @@ mod cluster;
 
 use std::time::Duration;
 
-use cluster::{Ferret, Launch, Redis, Server, epochs, eventually, lease_worker, read_sse};
+use cluster::{Ferret, Launch, Redis, Server, epochs, eventually, read_sse};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_process_queues_and_a_worker_process_trains_with_live_events() {
@@ -37,12 +37,12 @@ async fn an_api_process_queues_and_a_worker_process_trains_with_live_events() {
         name == "status"
             && ["completed", "failed", "cancelled"].contains(&data["status"].as_str().unwrap())
     }));
-    // While it runs, the lease names the worker process (`<HOSTNAME>-<pid>-<n>`).
-    let holder = eventually("the run to be leased", Duration::from_secs(60), || async {
-        api.run(&token, &run).await.and_then(|r| lease_worker(&r))
+    // The worker process trains it; the API process, which runs no workers, does not.
+    eventually("the worker to start the run", Duration::from_secs(60), || async {
+        (worker.attempts_started(&run) == 1).then_some(())
     })
     .await;
-    assert!(holder.starts_with("worker-b-"), "leased by {holder}");
+    assert_eq!(api.attempts_started(&run), 0, "{}", api.log());
 
     let (events, _) = reader.await.unwrap();
     let streamed: Vec<u64> = events
@@ -95,16 +95,17 @@ async fn a_worker_killed_mid_epoch_loses_its_run_to_another_after_the_lease() {
     let run = api.start_run(&token, &model, EPOCHS as u32, 8).await;
 
     // Once the first epoch is recorded, kill the process whose worker holds the lease.
-    let (holder, before) = eventually("the first epoch", Duration::from_secs(120), || async {
+    let before = eventually("the first epoch", Duration::from_secs(120), || async {
         let r = api.run(&token, &run).await?;
         let done = epochs(&r);
-        (r["status"] == "running" && !done.is_empty()).then(|| (lease_worker(&r).unwrap(), done))
+        (r["status"] == "running" && !done.is_empty()).then_some(done)
     })
     .await;
     let victim = workers
         .iter()
-        .position(|w| w.as_ref().is_some_and(|w| holder.starts_with(&format!("{}-", w.name))))
-        .unwrap_or_else(|| panic!("no process runs worker {holder}"));
+        .position(|w| w.as_ref().is_some_and(|w| w.attempts_started(&run) > 0))
+        .unwrap_or_else(|| panic!("no worker process started run {run}"));
+    let holder = workers[victim].as_ref().unwrap().name.clone();
     workers[victim].take().unwrap().kill();
     println!("killed {holder} after epochs {before:?}");
     assert!((before.len() as u64) < EPOCHS, "killed before the end: {before:?}");
@@ -117,13 +118,14 @@ async fn a_worker_killed_mid_epoch_loses_its_run_to_another_after_the_lease() {
     })
     .await;
     assert_eq!(taken["attempt"], 2, "{taken}");
-    if let Some(holder) = lease_worker(&taken) {
-        assert!(holder.starts_with(&format!("{}-", survivor.name)), "reclaimed by {holder}");
-    }
+    eventually("the survivor to log its attempt", Duration::from_secs(10), || async {
+        (survivor.attempts_started(&run) == 1).then_some(())
+    })
+    .await;
 
     let finished = api.finished_run(&token, &run, Duration::from_secs(300)).await;
     assert_eq!(finished["status"], "completed", "{finished}");
     assert_eq!(finished["attempt"], 2);
     assert_eq!(epochs(&finished), (1..=EPOCHS).collect::<Vec<_>>(), "no epoch twice, none missing");
-    assert!(finished["lease"].is_null());
+    assert!(finished.get("lease").is_none(), "no worker internals in the API: {finished}");
 }

@@ -114,8 +114,7 @@ async fn hostile_file_names_are_kept_only_as_sanitised_metadata() {
         assert!(!stored.contains(".."), "{stored}");
         assert!(!stored.contains("%00") && !stored.chars().any(char::is_control), "{stored}");
         assert!(stored.len() <= 255, "{} bytes", stored.len());
-        let key = body["dataset"]["blobKey"].as_str().unwrap_or_default();
-        assert!(!key.contains("x%00") && !key.contains("php") && !key.contains(".."), "{key}");
+        assert!(body["dataset"].get("blobKey").is_none(), "storage keys stay inside: {body}");
     }
 }
 

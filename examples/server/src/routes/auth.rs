@@ -4,8 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use modelyard::core::Timestamp;
-use modelyard::{PublicUser, Session};
+use modelyard::{PublicUser, Session, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -101,8 +101,8 @@ pub async fn upload(
             Some("name") => name = Some(small_text(field).await?),
             Some("file") => {
                 let filename = field.file_name().unwrap_or_default().to_owned();
-                let name = name.take().unwrap_or_else(|| default_name(&filename));
-                let dataset = stream_file(&session, &name, filename, field, limit).await?;
+                let dataset =
+                    stream_file(&session, name.as_deref(), filename, field, limit).await?;
                 return Ok((StatusCode::CREATED, Json(DatasetBody { dataset })));
             }
             // Unknown parts are drained and ignored.
@@ -116,7 +116,7 @@ pub async fn upload(
 /// the part stops being read as soon as the facade has answered.
 async fn stream_file(
     session: &modelyard::Session,
-    name: &str,
+    name: Option<&str>,
     filename: String,
     mut field: Field<'_>,
     limit: u64,
@@ -149,12 +149,6 @@ async fn small_text(mut field: Field<'_>) -> ApiResult<String> {
         }
     }
     String::from_utf8(bytes).map_err(|_| Error::validation("name", "is not UTF-8").into())
-}
-
-fn default_name(filename: &str) -> String {
-    let stem = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
-    let stem = stem.rsplit_once('.').map_or(stem, |(stem, _)| stem);
-    if stem.trim().is_empty() { "dataset".to_owned() } else { stem.to_owned() }
 }
 
 fn multipart_error(err: &axum::extract::multipart::MultipartError, limit: u64) -> ApiError {

@@ -3,52 +3,12 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use modelyard::core::{ClassMetrics, ConfusionMatrix};
-use modelyard::{
-    DatasetId, LayerSpec, Model, ModelId, ModelRequest, ModelSummary, Prediction, Task,
-};
+use modelyard::{Evaluation, Model, ModelId, ModelRequest, ModelSummary, Prediction};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use crate::bearer::Authed;
 use crate::error::{ApiJson, ApiResult, ErrorBody, Id};
-
-/// `POST /api/model` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateModelBody {
-    /// A name for the model.
-    pub name: String,
-    /// The dataset to learn from.
-    #[schema(value_type = String, format = Uuid)]
-    pub dataset_id: DatasetId,
-    /// The column to predict.
-    pub target: String,
-    /// The columns to read; by default every usable column but the target.
-    #[serde(default)]
-    pub features: Option<Vec<String>>,
-    /// `classification` or `regression`; by default inferred from the target.
-    #[serde(default)]
-    pub task: Option<Task>,
-    /// Hidden layers: `{"type": "dense", "units": 64, "activation": "relu"}`,
-    /// `{"type": "dropout", "rate": 0.2}`, `{"type": "batch_norm"}`.
-    #[serde(default)]
-    pub layers: Option<Vec<LayerSpec>>,
-}
-
-impl From<CreateModelBody> for ModelRequest {
-    fn from(body: CreateModelBody) -> Self {
-        Self {
-            name: body.name,
-            dataset_id: body.dataset_id,
-            target: body.target,
-            features: body.features,
-            task: body.task,
-            layers: body.layers,
-        }
-    }
-}
 
 /// `{model}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,33 +52,19 @@ pub struct PredictionsBody {
 pub struct EvaluateBody {
     /// A dataset holding the model's features and target.
     #[schema(value_type = String, format = Uuid)]
-    pub dataset_id: DatasetId,
-}
-
-/// `{metrics, perClass?, confusionMatrix?}`.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EvaluationBody {
-    /// `accuracy`, `macro_f1` or `mae`, `rmse`, `r2`, and `loss`.
-    pub metrics: BTreeMap<String, f64>,
-    /// Precision, recall and F1 per class.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_class: Option<Vec<ClassMetrics>>,
-    /// `{labels, matrix}`, `matrix[actual][predicted]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub confusion_matrix: Option<ConfusionMatrix>,
+    pub dataset_id: modelyard::DatasetId,
 }
 
 /// Creates a model on one of the user's datasets.
 #[utoipa::path(post, path = "/api/model", tag = "model", security(("bearer" = [])),
-    request_body = CreateModelBody,
+    request_body = ModelRequest,
     responses((status = 201, body = ModelBody), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn create(
     Authed(session): Authed,
-    ApiJson(body): ApiJson<CreateModelBody>,
+    ApiJson(request): ApiJson<ModelRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let model = session.create_model(body.into()).await?;
+    let model = session.create_model(request).await?;
     Ok((StatusCode::CREATED, Json(ModelBody { model })))
 }
 
@@ -170,17 +116,12 @@ pub async fn predict(
 /// Scores the model on a dataset.
 #[utoipa::path(post, path = "/api/model/{id}/evaluate", tag = "model", security(("bearer" = [])),
     params(("id" = String, Path, description = "model id")), request_body = EvaluateBody,
-    responses((status = 200, body = EvaluationBody), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Evaluation), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn evaluate(
     Authed(session): Authed,
     Id(id): Id<ModelId>,
     ApiJson(body): ApiJson<EvaluateBody>,
-) -> ApiResult<Json<EvaluationBody>> {
-    let evaluation = session.evaluate(id, body.dataset_id).await?;
-    Ok(Json(EvaluationBody {
-        metrics: evaluation.metrics,
-        per_class: evaluation.per_class,
-        confusion_matrix: evaluation.confusion_matrix,
-    }))
+) -> ApiResult<Json<Evaluation>> {
+    Ok(Json(session.evaluate(id, body.dataset_id).await?))
 }

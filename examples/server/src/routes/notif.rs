@@ -56,10 +56,14 @@ pub async fn events(
     let shutdown = state.shutdown_token().clone().cancelled_owned();
     let stream = notifications
         .map(|note| {
-            Ok(Event::default()
-                .event("notification")
-                .json_data(&note)
-                .unwrap_or_else(|_| Event::default().event("error").data("unserialisable event")))
+            Ok(match note {
+                Ok(note) => {
+                    Event::default().event("notification").json_data(&note).unwrap_or_else(|_| {
+                        Event::default().event("error").data("unserialisable event")
+                    })
+                }
+                Err(err) => super::error_event(&err),
+            })
         })
         .take_until(shutdown);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

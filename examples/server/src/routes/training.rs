@@ -9,59 +9,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
-use modelyard::{
-    EarlyStopping, EpochMetrics, ModelId, Optimizer, RunEvent, RunId, TrainParams, TrainingRun,
-};
-use serde::{Deserialize, Serialize};
+use modelyard::{EpochMetrics, RunEvent, RunId, TrainRequest, TrainingRun};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::bearer::{Authed, StreamAuthed};
-use crate::error::{ApiError, ApiJson, ApiResult, ErrorBody, Id};
+use crate::error::{ApiJson, ApiResult, ErrorBody, Id};
 use crate::state::AppState;
-
-/// `POST /api/training/start` body; omitted settings take the facade's defaults.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StartBody {
-    /// The model to train.
-    #[schema(value_type = String, format = Uuid)]
-    pub model_id: ModelId,
-    /// Passes over the training split.
-    pub epochs: u32,
-    /// Rows per optimizer step.
-    pub batch_size: u32,
-    /// Step size.
-    pub learning_rate: f64,
-    /// `sgd`, `adam` (default) or `adamw`.
-    pub optimizer: Option<Optimizer>,
-    /// Momentum for SGD.
-    pub momentum: Option<f64>,
-    /// L2 penalty or decoupled decay.
-    pub weight_decay: Option<f64>,
-    /// Fraction of rows held out for validation.
-    pub validation_split: Option<f64>,
-    /// Seed: same seed, same data, same metrics.
-    pub seed: Option<u64>,
-    /// `{patience, minDelta}`.
-    pub early_stopping: Option<EarlyStopping>,
-}
-
-impl StartBody {
-    fn params(&self) -> TrainParams {
-        let defaults = TrainParams::default();
-        TrainParams {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            optimizer: self.optimizer.unwrap_or(defaults.optimizer),
-            momentum: self.momentum.unwrap_or(defaults.momentum),
-            weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
-            validation_split: self.validation_split.unwrap_or(defaults.validation_split),
-            seed: self.seed.unwrap_or(defaults.seed),
-            early_stopping: self.early_stopping.clone(),
-        }
-    }
-}
 
 /// `{run}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,16 +38,18 @@ pub struct HistoryBody {
     pub history: Vec<EpochMetrics>,
 }
 
-/// Queues a training run of a model; 409 if the model already has an active run.
+/// Queues a training run of a model; 409 if the model already has an active run. Settings
+/// left out take their defaults; unknown keys are refused.
 #[utoipa::path(post, path = "/api/training/start", tag = "training", security(("bearer" = [])),
-    request_body = StartBody,
+    request_body = TrainRequest,
     responses((status = 202, body = RunBody), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn start(
     Authed(session): Authed,
-    ApiJson(body): ApiJson<StartBody>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
-    let run = session.train(body.model_id, body.params()).await?;
+    let request = TrainRequest::from_json_value(body)?;
+    let run = session.train(request.model_id, request.params).await?;
     Ok((StatusCode::ACCEPTED, Json(RunBody { run: run.get().await? })))
 }
 
@@ -155,12 +111,7 @@ fn run_event(event: modelyard::Result<RunEvent>) -> Event {
         Ok(RunEvent::Status { status, error }) => Event::default()
             .event("status")
             .json_data(serde_json::json!({ "status": status, "error": error })),
-        Err(err) => {
-            let status = ApiError(err.clone()).status().as_u16();
-            Event::default().event("error").json_data(
-                serde_json::json!({ "code": err.code(), "message": err.to_string(), "status": status }),
-            )
-        }
+        Err(err) => return super::error_event(&err),
     };
     result.unwrap_or_else(|_| Event::default().event("error").data("unserialisable event"))
 }

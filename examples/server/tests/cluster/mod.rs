@@ -316,6 +316,12 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// How many attempts of `run` this process's workers have started, from its log (the API
+    /// shows no worker names: which worker holds a run is an internal of the deployment).
+    pub fn attempts_started(&self, run: &str) -> usize {
+        self.log().lines().filter(|l| l.contains("training started") && l.contains(run)).count()
+    }
+
     /// Uploads `csv`; returns the dataset id.
     pub async fn upload(&self, token: &str, csv: Vec<u8>) -> String {
         let form = reqwest::multipart::Form::new()
@@ -408,11 +414,6 @@ impl Drop for Server {
 /// The epochs of a run's history, in order.
 pub fn epochs(run: &Value) -> Vec<u64> {
     run["history"].as_array().unwrap().iter().map(|m| m["epoch"].as_u64().unwrap()).collect()
-}
-
-/// The name of the worker holding the run's lease, if any.
-pub fn lease_worker(run: &Value) -> Option<String> {
-    run["lease"]["worker"].as_str().map(str::to_owned)
 }
 
 #[path = "../support/api.rs"]

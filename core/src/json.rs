@@ -1,0 +1,114 @@
+//! Reading caller-written JSON (HTTP bodies, Python keyword arguments, JavaScript option
+//! objects) into typed values, with errors that name the field exactly as the caller wrote it.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::{Error, Result};
+
+/// Deserialises a JSON document; a bad field is a `Validation` error naming its path
+/// (`layers[0].units`), a malformed document one naming `body`.
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| path_error(None, &err))
+}
+
+/// Deserialises a JSON value; a bad field is a `Validation` error naming its path.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|err| path_error(None, &err))
+}
+
+/// Deserialises the value of the field `field`; errors name `field` (and the path inside it).
+pub fn field_from_value<T: DeserializeOwned>(field: &str, value: Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|err| path_error(Some(field), &err))
+}
+
+fn path_error<E: std::fmt::Display>(
+    parent: Option<&str>,
+    err: &serde_path_to_error::Error<E>,
+) -> Error {
+    let path = err.path().to_string();
+    let field = match (parent, path.as_str()) {
+        (None, ".") => "body".to_owned(),
+        (None, path) => path.to_owned(),
+        (Some(parent), ".") => parent.to_owned(),
+        (Some(parent), path) if path.starts_with('[') => format!("{parent}{path}"),
+        (Some(parent), path) => format!("{parent}.{path}"),
+    };
+    Error::validation(field, err.inner().to_string())
+}
+
+/// Refuses a key of `fields` that is not in `known`, naming it and suggesting the closest known
+/// key: a misspelt setting must never be silently ignored.
+pub fn refuse_unknown(fields: &Map<String, Value>, known: &[&str]) -> Result<()> {
+    let Some(unknown) = fields.keys().find(|key| !known.contains(&key.as_str())) else {
+        return Ok(());
+    };
+    let message = match closest(unknown, known) {
+        Some(near) => format!("unknown setting; did you mean `{near}`?"),
+        None => format!("unknown setting; expected one of {}", known.join(", ")),
+    };
+    Err(Error::validation(unknown.clone(), message))
+}
+
+/// The known key nearest to `key` by edit distance, if it is near enough to be a typo.
+fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let key = key.to_ascii_lowercase().replace(['_', '-'], "");
+    known
+        .iter()
+        .map(|k| (edit_distance(&key, &k.to_ascii_lowercase().replace(['_', '-'], "")), *k))
+        .filter(|(distance, k)| *distance <= 2.max(k.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::{TrainParams, TrainRequest};
+    use serde_json::json;
+
+    #[test]
+    fn a_misspelt_setting_is_refused_with_a_suggestion() {
+        let err = TrainParams::from_json_map(json!({ "epocs": 3 }).as_object().unwrap().clone())
+            .unwrap_err();
+        assert_eq!(err.field(), Some("epocs"));
+        assert!(err.to_string().contains("`epochs`"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_field_and_path() {
+        let err = TrainRequest::from_json_value(json!({
+            "modelId": uuid::Uuid::now_v7(), "earlyStopping": { "patience": "soon" }
+        }))
+        .unwrap_err();
+        assert_eq!(err.field(), Some("earlyStopping.patience"));
+        let err =
+            TrainRequest::from_json_value(json!({ "modelId": { "$where": "1" } })).unwrap_err();
+        assert_eq!(err.field(), Some("modelId"));
+        let err = TrainRequest::from_json_value(json!({ "epochs": 3 })).unwrap_err();
+        assert_eq!(err.field(), Some("modelId"));
+    }
+
+    #[test]
+    fn omitted_settings_take_the_defaults() {
+        let id = uuid::Uuid::now_v7();
+        let request = TrainRequest::from_json_value(json!({ "modelId": id, "epochs": 7 })).unwrap();
+        assert_eq!(request.params, TrainParams { epochs: 7, ..TrainParams::default() });
+        assert_eq!(request.model_id.to_string(), id.to_string());
+    }
+}
