@@ -70,7 +70,8 @@ struct Inner {
     models: ModelService,
     training: TrainingService,
     notifications: NotificationService,
-    workers: Mutex<Vec<WorkerHandle>>,
+    /// This yard's running workers; `None` once [`Modelyard::close`] has stopped them.
+    workers: Mutex<Option<Vec<WorkerHandle>>>,
     /// For [`Modelyard::check_ready`].
     users: Arc<dyn modelyard_core::UserStore>,
 }
@@ -132,7 +133,7 @@ impl Modelyard {
                 users: stores.users.clone(),
                 notifications: NotificationService::new(stores),
                 training,
-                workers: Mutex::new(Vec::new()),
+                workers: Mutex::new(Some(Vec::new())),
             }),
         };
         if trainer.is_some() {
@@ -141,9 +142,13 @@ impl Modelyard {
         Ok(yard)
     }
 
-    /// Starts `count` more training workers in this process.
+    /// Starts `count` more training workers in this process. `Conflict` once this yard is
+    /// closed.
     pub async fn start_workers(&self, count: usize) -> Result<()> {
         let mut workers = self.inner.workers.lock().await;
+        let workers = workers.as_mut().ok_or_else(|| {
+            Error::Conflict("this Modelyard is closed: it starts no new workers".into())
+        })?;
         for _ in 0..count {
             let name = format!("{}-{}-{}", hostname(), std::process::id(), workers.len() + 1);
             workers.push(self.inner.training.worker(name)?.spawn());
@@ -151,9 +156,14 @@ impl Modelyard {
         Ok(())
     }
 
-    /// Stops the workers: runs in progress checkpoint and return to the queue.
-    pub async fn shutdown(&self) {
-        let workers = std::mem::take(&mut *self.inner.workers.lock().await);
+    /// Stops this yard's training workers gracefully and waits for them. A run in flight stops
+    /// within one batch and goes back to the queue as `queued`, keeping the epochs it recorded
+    /// and its checkpoint: a worker of another process, or of the next open of this store,
+    /// resumes it after its last epoch. Afterwards this yard and its clones and sessions still
+    /// read and write the store but start no workers ([`Modelyard::start_workers`] is refused);
+    /// closing again does nothing. Workers of other yards sharing the store keep running.
+    pub async fn close(&self) {
+        let workers = self.inner.workers.lock().await.take().unwrap_or_default();
         futures::future::join_all(workers.into_iter().map(WorkerHandle::shutdown)).await;
     }
 
