@@ -16,6 +16,7 @@ mod config;
 pub mod defaults;
 mod run;
 mod session;
+mod shared_stores;
 mod upload;
 
 pub use config::{Config, IntoConfig, StoreUrl, default_trainer};
@@ -58,6 +59,14 @@ async fn attach_redis(_: Backend, url: &str, _: &str) -> Result<Backend> {
     )))
 }
 
+/// `backend` with the configured cache attached, if any.
+async fn attach_cache(backend: Backend, config: &Config) -> Result<Backend> {
+    match &config.cache {
+        Some(url) => attach_redis(backend, url, &config.cache_namespace).await,
+        None => Ok(backend),
+    }
+}
+
 /// An open Modelyard: the entry point. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Modelyard {
@@ -74,11 +83,18 @@ struct Inner {
     workers: Mutex<Option<Vec<WorkerHandle>>>,
     /// For [`Modelyard::check_ready`].
     users: Arc<dyn modelyard_core::UserStore>,
+    /// Held so that a later open of the same sled directory in this process shares these stores.
+    _shared: Arc<Stores>,
 }
 
 impl Modelyard {
     /// Opens the store at a URL (`sled://./modelyard-data`) or with a whole [`Config`], and starts
     /// its training workers when a trainer is configured.
+    ///
+    /// A sled directory that a live yard of this process has open is not opened again: the new
+    /// yard shares that yard's stores (records, queue, blobs, cache, live events), and the
+    /// first open's `cache` (Redis) setting wins while any yard of the directory lives. Another
+    /// process holding the directory makes this fail with `Unavailable`, naming it.
     pub async fn open(config: impl IntoConfig) -> Result<Self> {
         let config = config.into_config()?;
         if config.jwt_secret.is_none() && config.auth.is_none() && config.store.data_dir().is_none()
@@ -89,23 +105,23 @@ impl Modelyard {
                  jwt_secret (at least 32 random bytes, the same in every process)",
             ));
         }
-        let backend = match &config.store {
-            StoreUrl::Sled(dir) => open_sled(dir)?,
-            StoreUrl::Mongo { url, database } => open_mongo(url, database).await?,
-        };
-        let backend = match &config.cache {
-            Some(url) => attach_redis(backend, url, &config.cache_namespace).await?,
-            None => backend,
-        };
-        let stores = fill_defaults(backend)?;
         // The read-through cache spares a round trip to a remote record store (MongoDB). sled's
         // records already live in this process, decoded values memoised: a cache in front of
         // them (a tree of the same database, or Redis over the network) would only add a read
         // to every read and an invalidation to every write.
-        let stores = match &config.store {
-            StoreUrl::Mongo { .. } => with_read_through_cache(stores, &config.cache_policy),
-            StoreUrl::Sled(_) => stores,
+        let shared = match &config.store {
+            StoreUrl::Sled(dir) => {
+                shared_stores::open_or_share(dir, || async {
+                    fill_defaults(attach_cache(open_sled(dir)?, &config).await?)
+                })
+                .await?
+            }
+            StoreUrl::Mongo { url, database } => {
+                let backend = attach_cache(open_mongo(url, database).await?, &config).await?;
+                Arc::new(with_read_through_cache(fill_defaults(backend)?, &config.cache_policy))
+            }
         };
+        let stores = Stores::clone(&shared);
         let auth_config = match config.auth.clone() {
             Some(auth) => auth,
             None => {
@@ -134,6 +150,7 @@ impl Modelyard {
                 notifications: NotificationService::new(stores),
                 training,
                 workers: Mutex::new(Some(Vec::new())),
+                _shared: shared,
             }),
         };
         if trainer.is_some() {
