@@ -161,7 +161,7 @@ async fn quickstart() -> modelyard::Result<()> {
             Prediction::Value { value } => println!("  [{}] -> {value:.4}", cells.join(", ")),
         }
     }
-    yard.shutdown().await;
+    yard.close().await;
     Ok(())
 }
 

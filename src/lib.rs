@@ -17,6 +17,7 @@ mod config;
 pub mod defaults;
 mod run;
 mod session;
+mod shared_stores;
 pub mod trainer;
 mod upload;
 
@@ -73,6 +74,14 @@ async fn attach_redis(_: Backend, url: &str, _: &str) -> Result<Backend> {
     )))
 }
 
+/// `backend` with the configured cache attached, if any.
+async fn attach_cache(backend: Backend, config: &Config) -> Result<Backend> {
+    match &config.cache {
+        Some(url) => attach_redis(backend, url, &config.cache_namespace).await,
+        None => Ok(backend),
+    }
+}
+
 /// An open Modelyard: the entry point. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Modelyard {
@@ -85,14 +94,22 @@ struct Inner {
     models: ModelService,
     training: TrainingService,
     notifications: NotificationService,
-    workers: Mutex<Vec<WorkerHandle>>,
+    /// This yard's running workers; `None` once [`Modelyard::close`] has stopped them.
+    workers: Mutex<Option<Vec<WorkerHandle>>>,
     /// For [`Modelyard::check_ready`].
     users: Arc<dyn modelyard_core::UserStore>,
+    /// Held so that a later open of the same sled directory in this process shares these stores.
+    _shared: Arc<Stores>,
 }
 
 impl Modelyard {
     /// Opens the store at a URL (`sled://./modelyard-data`) or with a whole [`Config`], and starts
     /// its training workers when a trainer is configured.
+    ///
+    /// A sled directory that a live yard of this process has open is not opened again: the new
+    /// yard shares that yard's stores (records, queue, blobs, cache, live events), and the
+    /// first open's `cache` (Redis) setting wins while any yard of the directory lives. Another
+    /// process holding the directory makes this fail with `Unavailable`, naming it.
     pub async fn open(config: impl IntoConfig) -> Result<Self> {
         let config = config.into_config()?;
         if config.jwt_secret.is_none() && config.auth.is_none() && config.store.data_dir().is_none()
@@ -103,23 +120,23 @@ impl Modelyard {
                  jwt_secret (at least 32 random bytes, the same in every process)",
             ));
         }
-        let backend = match &config.store {
-            StoreUrl::Sled(dir) => open_sled(dir)?,
-            StoreUrl::Mongo { url, database } => open_mongo(url, database).await?,
-        };
-        let backend = match &config.cache {
-            Some(url) => attach_redis(backend, url, &config.cache_namespace).await?,
-            None => backend,
-        };
-        let stores = fill_defaults(backend)?;
         // The read-through cache spares a round trip to a remote record store (MongoDB). sled's
         // records already live in this process, decoded values memoised: a cache in front of
         // them (a tree of the same database, or Redis over the network) would only add a read
         // to every read and an invalidation to every write.
-        let stores = match &config.store {
-            StoreUrl::Mongo { .. } => with_read_through_cache(stores, &config.cache_policy),
-            StoreUrl::Sled(_) => stores,
+        let shared = match &config.store {
+            StoreUrl::Sled(dir) => {
+                shared_stores::open_or_share(dir, || async {
+                    fill_defaults(attach_cache(open_sled(dir)?, &config).await?)
+                })
+                .await?
+            }
+            StoreUrl::Mongo { url, database } => {
+                let backend = attach_cache(open_mongo(url, database).await?, &config).await?;
+                Arc::new(with_read_through_cache(fill_defaults(backend)?, &config.cache_policy))
+            }
         };
+        let stores = Stores::clone(&shared);
         let auth_config = match config.auth.clone() {
             Some(auth) => auth,
             None => {
@@ -147,7 +164,8 @@ impl Modelyard {
                 users: stores.users.clone(),
                 notifications: NotificationService::new(stores),
                 training,
-                workers: Mutex::new(Vec::new()),
+                workers: Mutex::new(Some(Vec::new())),
+                _shared: shared,
             }),
         };
         if trainer.is_some() {
@@ -156,9 +174,13 @@ impl Modelyard {
         Ok(yard)
     }
 
-    /// Starts `count` more training workers in this process.
+    /// Starts `count` more training workers in this process. `Conflict` once this yard is
+    /// closed.
     pub async fn start_workers(&self, count: usize) -> Result<()> {
         let mut workers = self.inner.workers.lock().await;
+        let workers = workers.as_mut().ok_or_else(|| {
+            Error::Conflict("this Modelyard is closed: it starts no new workers".into())
+        })?;
         for _ in 0..count {
             let name = format!("{}-{}-{}", hostname(), std::process::id(), workers.len() + 1);
             workers.push(self.inner.training.worker(name)?.spawn());
@@ -166,9 +188,14 @@ impl Modelyard {
         Ok(())
     }
 
-    /// Stops the workers: runs in progress checkpoint and return to the queue.
-    pub async fn shutdown(&self) {
-        let workers = std::mem::take(&mut *self.inner.workers.lock().await);
+    /// Stops this yard's training workers gracefully and waits for them. A run in flight stops
+    /// within one batch and goes back to the queue as `queued`, keeping the epochs it recorded
+    /// and its checkpoint: a worker of another process, or of the next open of this store,
+    /// resumes it after its last epoch. Afterwards this yard and its clones and sessions still
+    /// read and write the store but start no workers ([`Modelyard::start_workers`] is refused);
+    /// closing again does nothing. Workers of other yards sharing the store keep running.
+    pub async fn close(&self) {
+        let workers = self.inner.workers.lock().await.take().unwrap_or_default();
         futures::future::join_all(workers.into_iter().map(WorkerHandle::shutdown)).await;
     }
 

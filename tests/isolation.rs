@@ -68,5 +68,5 @@ async fn another_users_records_are_not_found_by_any_operation() {
     assert!(ada.dataset(dataset).await.is_ok());
     assert!(ada.model(model.id).await.unwrap().latest_version.is_some());
     assert!(!ada.notifications().await.unwrap()[0].read);
-    yard.shutdown().await;
+    yard.close().await;
 }

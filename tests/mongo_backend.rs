@@ -83,8 +83,8 @@ async fn a_model_trains_to_completion_on_the_mongo_store() {
     let again = other.session(ada.token()).await.unwrap();
     assert_eq!(again.runs().await.unwrap().len(), 1);
 
-    yard.shutdown().await;
-    other.shutdown().await;
+    yard.close().await;
+    other.close().await;
     drop_database(&url, &database).await;
 }
 

@@ -51,7 +51,7 @@ async fn a_run_trains_through_the_redis_queue_and_streams_its_events() {
     assert_eq!(yard.session(&token).await.err().unwrap().code(), "UNAUTHORIZED");
     let (_, counter_keys) = redis_keys(&url, &namespace).await;
     assert!(counter_keys > 0, "the denylist entry is stored in Redis");
-    yard.shutdown().await;
+    yard.close().await;
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ async fn a_run_records_every_epoch_saves_its_model_and_notifies() {
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].kind, NotificationKind::RunCompleted);
     assert_eq!(notes[0].run_id, Some(run.id()));
-    yard.shutdown().await;
+    yard.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +71,7 @@ async fn events_replay_history_then_follow_live_until_the_final_status() {
         .collect();
     assert_eq!(epochs, [1, 2, 3], "each epoch once, in order: {events:?}");
     assert!(matches!(events.last(), Some(RunEvent::Status { status: RunStatus::Completed, .. })));
-    yard.shutdown().await;
+    yard.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,7 +96,7 @@ async fn cancelling_a_running_run_stops_it_within_one_batch() {
         "CONFLICT",
         "a finished run cannot be cancelled"
     );
-    yard.shutdown().await;
+    yard.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,7 +150,7 @@ async fn a_killed_workers_run_is_reclaimed_and_resumed_from_its_checkpoint() {
     assert_eq!(done.attempt, 2);
     let epochs: Vec<u32> = done.history.iter().map(|m| m.epoch).collect();
     assert_eq!(epochs, (1..=12).collect::<Vec<_>>(), "no epoch lost or repeated");
-    yard.shutdown().await;
+    yard.close().await;
 }
 
 /// With one attempt allowed, the reclaimed run fails with a reason instead of running again.
@@ -169,7 +169,7 @@ async fn a_run_fails_with_a_reason_after_max_attempts() {
     assert_eq!(done.status, RunStatus::Failed);
     assert!(done.error.unwrap().contains("interrupted"));
     assert_eq!(support::notifications_soon(&ada).await[0].kind, NotificationKind::RunFailed);
-    yard.shutdown().await;
+    yard.close().await;
 }
 
 /// Starts a child process that trains a 12-epoch run, waits until `epochs` epochs are recorded,

@@ -194,7 +194,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 
 /// Serves `router` on `listener` until `shutdown` resolves; then `state` turns not-ready, live
 /// streams end and in-flight requests finish. Stopping the facade's workers is the caller's
-/// next step (`yard.shutdown()`), so running trainings checkpoint and return to the queue.
+/// next step (`yard.close()`), so running trainings checkpoint and return to the queue.
 pub async fn serve(
     listener: TcpListener,
     router: Router,

@@ -58,7 +58,7 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     tracing::info!(%address, role = ?args.role, startup_ms = started.elapsed().as_millis(), "ready");
     serve(listener, router, state, shutdown_signal()).await?;
     tracing::info!("stopping workers: running trainings checkpoint and return to the queue");
-    yard.shutdown().await;
+    yard.close().await;
     tracing::info!("stopped");
     Ok(())
 }

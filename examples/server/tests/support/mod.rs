@@ -133,7 +133,7 @@ impl TestServer {
                 .unwrap()
                 .unwrap();
         }
-        self.yard.shutdown().await;
+        self.yard.close().await;
     }
 
     pub async fn upload(
