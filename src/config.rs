@@ -9,6 +9,10 @@ use modelyard_core::datasets::DatasetConfig;
 use modelyard_core::training::TrainingConfig;
 use modelyard_core::{Error, Result, Trainer};
 
+mod auth_settings;
+
+pub use auth_settings::AuthSettings;
+
 /// Everything [`crate::Modelyard::open`] needs. Build one with [`Config::new`] from a store URL
 /// and adjust the public fields.
 #[derive(Clone)]
@@ -20,6 +24,9 @@ pub struct Config {
     pub jwt_secret: Option<Vec<u8>>,
     /// Authentication settings beyond the key (issuer, audience, token lifetime, rate limits).
     pub auth: Option<AuthConfig>,
+    /// Token and login-limit settings applied around the key [`crate::Modelyard::open`] picks
+    /// (`jwt_secret`, or the persisted development secret); unused when `auth` is set.
+    pub auth_settings: AuthSettings,
     /// Upload limits and quotas.
     pub datasets: DatasetConfig,
     /// Workers per process, leases, attempts.
@@ -47,6 +54,7 @@ impl Config {
             store: StoreUrl::parse(url)?,
             jwt_secret: None,
             auth: None,
+            auth_settings: AuthSettings::default(),
             datasets: DatasetConfig::default(),
             training: TrainingConfig::default(),
             cache_policy: CachePolicy::default(),

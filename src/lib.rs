@@ -18,7 +18,7 @@ mod run;
 mod session;
 mod upload;
 
-pub use config::{Config, IntoConfig, StoreUrl, default_trainer};
+pub use config::{AuthSettings, Config, IntoConfig, StoreUrl, default_trainer};
 pub use modelyard_core as core;
 pub use modelyard_core::models::ModelRequest;
 pub use modelyard_core::training::RunEvent;
@@ -113,7 +113,7 @@ impl Modelyard {
                     (None, Some(dir)) => config::persisted_secret(dir)?,
                     (None, None) => return Err(Error::internal("no JWT secret")),
                 };
-                AuthConfig::new(JwtKey::hs256(secret)?)
+                config.auth_settings.apply(AuthConfig::new(JwtKey::hs256(secret)?))
             }
         };
         let trainer = config.trainer.clone();
