@@ -10,11 +10,17 @@ use modelyard_core::training::TrainingConfig;
 use modelyard_core::{Error, Result, Trainer};
 
 mod auth_settings;
+mod from_spec;
+mod keys;
+mod redacted;
+mod spec;
 
 pub use auth_settings::AuthSettings;
+pub use spec::ConfigSpec;
 
 /// Everything [`crate::Modelyard::open`] needs. Build one with [`Config::new`] from a store URL
-/// and adjust the public fields.
+/// and adjust the public fields, or from plain data with [`Config::from_spec`]. Its `Debug`
+/// output shows no secret.
 #[derive(Clone)]
 pub struct Config {
     /// Where records live: `sled://<directory>` (the embedded default).
@@ -83,8 +89,8 @@ pub fn default_trainer() -> Option<Arc<dyn Trainer>> {
     }
 }
 
-/// A parsed store URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed store URL. Its `Debug` output hides the password of a MongoDB URL.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreUrl {
     /// `sled://<directory>`: records, cache, queue and blobs embedded in one directory.
@@ -138,7 +144,7 @@ fn bad_url(url: &str) -> Error {
     Error::validation("store", format!("{url:?} is not a store URL; try sled://./modelyard-data"))
 }
 
-/// Anything [`crate::Modelyard::open`] accepts: a store URL or a whole [`Config`].
+/// Anything [`crate::Modelyard::open`] accepts: a store URL, a [`ConfigSpec`] or a whole [`Config`].
 pub trait IntoConfig {
     /// The settings to open with.
     fn into_config(self) -> Result<Config>;

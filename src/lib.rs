@@ -18,7 +18,7 @@ mod run;
 mod session;
 mod upload;
 
-pub use config::{AuthSettings, Config, IntoConfig, StoreUrl, default_trainer};
+pub use config::{AuthSettings, Config, ConfigSpec, IntoConfig, StoreUrl, default_trainer};
 pub use modelyard_core as core;
 pub use modelyard_core::models::ModelRequest;
 pub use modelyard_core::training::RunEvent;
