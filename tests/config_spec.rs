@@ -62,10 +62,10 @@ fn a_bad_cache_url_is_refused_without_echoing_it() {
 fn zero_negative_or_infinite_seconds_are_refused() {
     for secs in [0.0, -3.0, f64::NAN, f64::INFINITY, 1e12] {
         let spec = ConfigSpec { lease_secs: Some(secs), ..ConfigSpec::default() };
-        let err = Config::from_spec(spec).err().expect("accepted");
+        let err = Config::from_spec(spec).expect_err("accepted");
         assert_eq!(err.field(), Some("lease_secs"), "{secs}: {err}");
         let spec = ConfigSpec { user_cache_ttl_secs: Some(secs), ..ConfigSpec::default() };
-        let err = Config::from_spec(spec).err().expect("accepted");
+        let err = Config::from_spec(spec).expect_err("accepted");
         assert_eq!(err.field(), Some("user_cache_ttl_secs"), "{secs}: {err}");
     }
 }
