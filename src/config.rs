@@ -9,8 +9,18 @@ use modelyard_core::datasets::DatasetConfig;
 use modelyard_core::training::TrainingConfig;
 use modelyard_core::{Error, Result, Trainer};
 
+mod auth_settings;
+mod from_spec;
+mod keys;
+mod redacted;
+mod spec;
+
+pub use auth_settings::AuthSettings;
+pub use spec::ConfigSpec;
+
 /// Everything [`crate::Modelyard::open`] needs. Build one with [`Config::new`] from a store URL
-/// and adjust the public fields.
+/// and adjust the public fields, or from plain data with [`Config::from_spec`]. Its `Debug`
+/// output shows no secret.
 #[derive(Clone)]
 pub struct Config {
     /// Where records live: `sled://<directory>` (the embedded default).
@@ -20,6 +30,9 @@ pub struct Config {
     pub jwt_secret: Option<Vec<u8>>,
     /// Authentication settings beyond the key (issuer, audience, token lifetime, rate limits).
     pub auth: Option<AuthConfig>,
+    /// Token and login-limit settings applied around the key [`crate::Modelyard::open`] picks
+    /// (`jwt_secret`, or the persisted development secret); unused when `auth` is set.
+    pub auth_settings: AuthSettings,
     /// Upload limits and quotas.
     pub datasets: DatasetConfig,
     /// Workers per process, leases, attempts.
@@ -47,6 +60,7 @@ impl Config {
             store: StoreUrl::parse(url)?,
             jwt_secret: None,
             auth: None,
+            auth_settings: AuthSettings::default(),
             datasets: DatasetConfig::default(),
             training: TrainingConfig::default(),
             cache_policy: CachePolicy::default(),
@@ -75,8 +89,8 @@ pub fn default_trainer() -> Option<Arc<dyn Trainer>> {
     }
 }
 
-/// A parsed store URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed store URL. Its `Debug` output hides the password of a MongoDB URL.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreUrl {
     /// `sled://<directory>`: records, cache, queue and blobs embedded in one directory.
@@ -130,7 +144,7 @@ fn bad_url(url: &str) -> Error {
     Error::validation("store", format!("{url:?} is not a store URL; try sled://./modelyard-data"))
 }
 
-/// Anything [`crate::Modelyard::open`] accepts: a store URL or a whole [`Config`].
+/// Anything [`crate::Modelyard::open`] accepts: a store URL, a [`ConfigSpec`] or a whole [`Config`].
 pub trait IntoConfig {
     /// The settings to open with.
     fn into_config(self) -> Result<Config>;

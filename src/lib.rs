@@ -22,7 +22,7 @@ pub mod trainer;
 mod upload;
 
 pub use archive::{DatasetDownload, ModelArchive, ModelFile};
-pub use config::{Config, IntoConfig, StoreUrl, default_trainer};
+pub use config::{AuthSettings, Config, ConfigSpec, IntoConfig, StoreUrl, default_trainer};
 pub use modelyard_core::auth::{AuthConfig, JwtConfig, JwtKey, RateLimit};
 pub use modelyard_core::cached::CachePolicy;
 pub use modelyard_core::datasets::DatasetConfig;
@@ -145,7 +145,7 @@ impl Modelyard {
                     (None, Some(dir)) => config::persisted_secret(dir)?,
                     (None, None) => return Err(Error::internal("no JWT secret")),
                 };
-                AuthConfig::new(JwtKey::hs256(secret)?)
+                config.auth_settings.apply(AuthConfig::new(JwtKey::hs256(secret)?))
             }
         };
         let trainer = config.trainer.clone();

@@ -3,10 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use modelyard::{Config, Result};
+use modelyard::{Config, ConfigSpec, Result};
 
 use crate::middleware::rate_limit::RateSpec;
 use crate::state::ServerSettings;
@@ -76,37 +75,26 @@ pub struct Args {
 }
 
 impl Args {
-    /// The facade's configuration.
+    /// The facade's settings named by flags and environment variables, as plain data.
+    pub fn config_spec(&self) -> ConfigSpec {
+        ConfigSpec {
+            store: Some(self.store.clone()),
+            cache: self.cache.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            workers: self.workers,
+            lease_secs: self.lease_secs,
+            heartbeat_secs: self.heartbeat_secs,
+            max_upload_bytes: self.max_upload_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
+            ..ConfigSpec::default()
+        }
+    }
+
+    /// The facade's configuration: [`Args::config_spec`], checked, with no workers for `--role api`.
     pub fn facade_config(&self) -> Result<Config> {
-        let mut config = Config::new(&self.store)?;
-        match self.cache.as_deref().map(str::trim) {
-            None | Some("" | "memory") => {}
-            Some(url) => config.cache = Some(url.to_owned()),
+        let mut config = Config::from_spec(self.config_spec())?;
+        if self.role == Role::Api {
+            config.training.workers = 0;
         }
-        if let Some(secret) = &self.jwt_secret {
-            config.jwt_secret = Some(secret.as_bytes().to_vec());
-        }
-        if let Some(mb) = self.max_upload_mb {
-            config.datasets.max_upload_bytes = mb.saturating_mul(1024 * 1024);
-        }
-        if let Some(lease) = self.lease_secs {
-            config.training.lease = Duration::from_secs_f64(lease);
-            config.training.heartbeat = Duration::from_secs_f64(lease / 3.0);
-        }
-        if let Some(heartbeat) = self.heartbeat_secs {
-            config.training.heartbeat = Duration::from_secs_f64(heartbeat);
-        }
-        if config.training.heartbeat >= config.training.lease {
-            return Err(modelyard::Error::validation(
-                "heartbeat_secs",
-                "the heartbeat must be shorter than the lease (MODELYARD_LEASE_SECS)",
-            ));
-        }
-        config.training.workers = match (self.role, self.workers) {
-            (Role::Api, _) => 0,
-            (_, Some(workers)) => workers,
-            (_, None) => config.training.workers,
-        };
         Ok(config)
     }
 
@@ -149,6 +137,8 @@ fn burst_for(per_second: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -208,7 +198,7 @@ mod tests {
         .unwrap();
         assert_eq!(args.facade_config().unwrap().training.heartbeat, Duration::from_millis(500));
         let args = Args::try_parse_from(["modelyard-server", "--heartbeat-secs", "40"]).unwrap();
-        assert_eq!(args.facade_config().err().unwrap().code(), "VALIDATION");
+        assert_eq!(args.facade_config().err().unwrap().field(), Some("heartbeat_secs"));
         assert!(Args::try_parse_from(["modelyard-server", "--lease-secs", "0"]).is_err());
         assert!(Args::try_parse_from(["modelyard-server", "--lease-secs", "NaN"]).is_err());
     }

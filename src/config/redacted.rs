@@ -1,0 +1,205 @@
+//! Debug output of the settings that never shows a secret: the token secret is replaced by
+//! `<redacted>`, and so is the password of any URL (Redis, MongoDB).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::{Config, ConfigSpec, StoreUrl};
+
+const REDACTED: &str = "<redacted>";
+
+/// Query parameters that carry a password (`redis+unix:///run/redis.sock?pass=...`).
+const PASSWORD_PARAMS: &[&str] = &["pass", "password"];
+
+/// Prints `<redacted>` in place of a value.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// Prints a URL, quoted, with its password redacted.
+struct RedactedUrl<'a>(&'a str);
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact_url(self.0), f)
+    }
+}
+
+/// Prints only whether a value is there.
+struct Presence(bool);
+
+impl fmt::Debug for Presence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0 { "present" } else { "absent" })
+    }
+}
+
+/// `url` with the password of its user information (`redis://:pw@host`,
+/// `mongodb://user:pw@host`) and of its `pass`/`password` query parameters replaced.
+pub(super) fn redact_url(url: &str) -> Cow<'_, str> {
+    let mut redacted = Cow::Borrowed(url);
+    if let Some((start, end)) = userinfo_password(url) {
+        redacted = Cow::Owned(format!("{}{REDACTED}{}", &url[..start], &url[end..]));
+    }
+    if let Some((base, query)) = redacted.split_once('?') {
+        let mut changed = false;
+        let params: Vec<Cow<'_, str>> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((name, _))
+                    if PASSWORD_PARAMS.contains(&name.to_ascii_lowercase().as_str()) =>
+                {
+                    changed = true;
+                    Cow::Owned(format!("{name}={REDACTED}"))
+                }
+                _ => Cow::Borrowed(param),
+            })
+            .collect();
+        if changed {
+            redacted = Cow::Owned(format!("{base}?{}", params.join("&")));
+        }
+    }
+    redacted
+}
+
+/// The byte range of the password in `scheme://user:password@host/...`, if there is one.
+fn userinfo_password(url: &str) -> Option<(usize, usize)> {
+    let authority_start = url.find("://")? + 3;
+    let rest = &url[authority_start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    // The last `@` ends the user information: a password may hold an unescaped one.
+    let at = authority.rfind('@')?;
+    let colon = authority[..at].find(':')?;
+    Some((authority_start + colon + 1, authority_start + at))
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sled(path) => f.debug_tuple("Sled").field(path).finish(),
+            Self::Mongo { url, database } => f
+                .debug_struct("Mongo")
+                .field("url", &RedactedUrl(url))
+                .field("database", database)
+                .finish(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let Config {
+            store,
+            jwt_secret,
+            auth,
+            auth_settings,
+            datasets,
+            training,
+            cache_policy,
+            trainer,
+            cache,
+            cache_namespace,
+        } = self;
+        f.debug_struct("Config")
+            .field("store", store)
+            .field("jwt_secret", &jwt_secret.as_ref().map(|_| Redacted))
+            .field("auth", auth)
+            .field("auth_settings", auth_settings)
+            .field("datasets", datasets)
+            .field("training", training)
+            .field("cache_policy", cache_policy)
+            .field("trainer", &Presence(trainer.is_some()))
+            .field("cache", &cache.as_deref().map(RedactedUrl))
+            .field("cache_namespace", cache_namespace)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ConfigSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let ConfigSpec {
+            store,
+            cache,
+            cache_namespace,
+            jwt_secret,
+            workers,
+            lease_secs,
+            heartbeat_secs,
+            poll_interval_ms,
+            max_attempts,
+            max_upload_bytes,
+            max_columns,
+            max_field_bytes,
+            max_rows,
+            quota_bytes_per_user,
+            quota_files_per_user,
+            preview_max_rows,
+            cache_key_prefix,
+            user_cache_ttl_secs,
+            model_cache_ttl_secs,
+            training_cache_ttl_secs,
+            token_ttl_secs,
+            jwt_issuer,
+            jwt_audience,
+            login_max_failures,
+            login_window_secs,
+        } = self;
+        f.debug_struct("ConfigSpec")
+            .field("store", &store.as_deref().map(RedactedUrl))
+            .field("cache", &cache.as_deref().map(RedactedUrl))
+            .field("cache_namespace", cache_namespace)
+            .field("jwt_secret", &jwt_secret.as_ref().map(|_| Redacted))
+            .field("workers", workers)
+            .field("lease_secs", lease_secs)
+            .field("heartbeat_secs", heartbeat_secs)
+            .field("poll_interval_ms", poll_interval_ms)
+            .field("max_attempts", max_attempts)
+            .field("max_upload_bytes", max_upload_bytes)
+            .field("max_columns", max_columns)
+            .field("max_field_bytes", max_field_bytes)
+            .field("max_rows", max_rows)
+            .field("quota_bytes_per_user", quota_bytes_per_user)
+            .field("quota_files_per_user", quota_files_per_user)
+            .field("preview_max_rows", preview_max_rows)
+            .field("cache_key_prefix", cache_key_prefix)
+            .field("user_cache_ttl_secs", user_cache_ttl_secs)
+            .field("model_cache_ttl_secs", model_cache_ttl_secs)
+            .field("training_cache_ttl_secs", training_cache_ttl_secs)
+            .field("token_ttl_secs", token_ttl_secs)
+            .field("jwt_issuer", jwt_issuer)
+            .field("jwt_audience", jwt_audience)
+            .field("login_max_failures", login_max_failures)
+            .field("login_window_secs", login_window_secs)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_passwords_are_redacted_and_the_rest_kept() {
+        let cases = [
+            ("redis://:pw@host:6379/0", "redis://:<redacted>@host:6379/0"),
+            ("rediss://user:p@ss@host", "rediss://user:<redacted>@host"),
+            ("mongodb://u:pw@a,b/db?tls=true", "mongodb://u:<redacted>@a,b/db?tls=true"),
+            (
+                "redis+unix:///run/r.sock?db=1&pass=pw",
+                "redis+unix:///run/r.sock?db=1&pass=<redacted>",
+            ),
+            ("redis://user@host/0", "redis://user@host/0"),
+            ("redis://host:6379/0", "redis://host:6379/0"),
+            ("sled://./data", "sled://./data"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact_url(url), expected, "{url}");
+        }
+    }
+}
