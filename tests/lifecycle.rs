@@ -133,6 +133,7 @@ async fn a_directory_another_process_holds_is_unavailable_and_named() {
     assert_eq!(err.code(), "UNAVAILABLE", "{err}");
     let named = dir.path().display().to_string();
     assert!(err.to_string().contains(&named), "{err} names {named}");
+    assert!(err.to_string().contains("open in another process"), "{err} says why");
 
     drop(child.stdin.take()); // the child's cue to let go
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap();

@@ -100,21 +100,24 @@ fn open_when_unlocked(path: &Path) -> Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         match sled::Config::new().path(path).open() {
-            Err(sled::Error::Io(io))
-                if io.kind() == std::io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < deadline =>
-            {
+            Err(sled::Error::Io(io)) if is_lock_held(&io) && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            Err(sled::Error::Io(io)) if is_lock_held(&io) => {
                 return Err(Error::unavailable(format!(
-                    "sled store {} is locked by another process: {io}",
+                    "sled store {} is open in another process (its file lock is held): {io}",
                     path.display()
                 )));
             }
             other => return other.map_err(storage_error),
         }
     }
+}
+
+/// Whether sled failed to open because another handle holds the database's file lock. sled
+/// 0.34 reports it as `ErrorKind::Other` ("could not acquire lock on ..."), not `WouldBlock`.
+fn is_lock_held(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
 }
 
 /// Opens one named tree.
