@@ -27,9 +27,9 @@ fn assert_refused(json: &str, field: &str) -> String {
 #[test]
 fn an_unknown_key_is_a_validation_error_naming_it() {
     let message = assert_refused(r#"{"workers": 1, "wokers": 2}"#, "wokers");
-    assert!(message.contains("did you mean \"workers\""), "{message}");
+    assert!(message.contains("did you mean `workers`"), "{message}");
     let message = assert_refused(r#"{"jwtSecret": "x"}"#, "jwtSecret");
-    assert!(message.contains("did you mean \"jwt_secret\""), "{message}");
+    assert!(message.contains("did you mean `jwt_secret`"), "{message}");
     let message = assert_refused(r#"{"colour": "blue"}"#, "colour");
     assert!(message.contains("known settings: store, cache"), "{message}");
 }

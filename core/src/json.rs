@@ -38,38 +38,45 @@ fn path_error<E: std::fmt::Display>(
     Error::validation(field, err.inner().to_string())
 }
 
-/// Refuses a key of `fields` that is not in `known`, naming it and suggesting the closest known
-/// key: a misspelt setting must never be silently ignored.
+/// Refuses a key of `fields` that is not in `known`, naming it as the caller wrote it and
+/// suggesting the key it most likely meant: a misspelt setting must never be silently ignored.
 pub fn refuse_unknown(fields: &Map<String, Value>, known: &[&str]) -> Result<()> {
     let Some(unknown) = fields.keys().find(|key| !known.contains(&key.as_str())) else {
         return Ok(());
     };
+    let listed = known.join(", ");
     let message = match closest(unknown, known) {
-        Some(near) => format!("unknown setting; did you mean `{near}`?"),
-        None => format!("unknown setting; expected one of {}", known.join(", ")),
+        Some(near) => format!("unknown setting; did you mean `{near}`? Known settings: {listed}"),
+        None => format!("unknown setting; known settings: {listed}"),
     };
     Err(Error::validation(unknown.clone(), message))
 }
 
-/// The known key nearest to `key` by edit distance, if it is near enough to be a typo.
-fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    let key = key.to_ascii_lowercase().replace(['_', '-'], "");
+/// The known key `key` most likely meant: the same letters in another case or separator
+/// (`jwtSecret` for `jwt_secret`, `batch_size` for `batchSize`), or a typo at most two edits
+/// away (`wokers`).
+pub fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let key = normalise(key);
     known
         .iter()
-        .map(|k| (edit_distance(&key, &k.to_ascii_lowercase().replace(['_', '-'], "")), *k))
-        .filter(|(distance, k)| *distance <= 2.max(k.len() / 4))
+        .map(|k| (edit_distance(&key, &normalise(k)), *k))
+        .filter(|(distance, _)| *distance <= 2)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, k)| k)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+fn normalise(key: &str) -> Vec<char> {
+    key.chars().filter(|c| !matches!(c, '_' | '-')).flat_map(char::to_lowercase).collect()
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
     let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
         }
         previous = current;
     }
@@ -88,6 +95,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field(), Some("epocs"));
         assert!(err.to_string().contains("`epochs`"), "{err}");
+    }
+
+    #[test]
+    fn a_typo_or_another_spelling_suggests_the_key_meant() {
+        let known = ["workers", "jwt_secret", "lease_secs", "batchSize"];
+        assert_eq!(super::closest("wokers", &known), Some("workers"));
+        assert_eq!(super::closest("jwtSecret", &known), Some("jwt_secret"));
+        assert_eq!(super::closest("LEASE-SECS", &known), Some("lease_secs"));
+        assert_eq!(super::closest("batch_size", &known), Some("batchSize"));
+        assert_eq!(super::closest("colour", &known), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The keys a [`super::ConfigSpec`] accepts, checked by name before any value is read, so a typo
 //! is reported as the caller spelled it, with the key they probably meant.
 
-use modelyard_core::{Error, Result};
+use modelyard_core::Result;
 use serde_json::{Map, Value};
 
 /// Every key, in the order of [`super::ConfigSpec`]'s fields, with what its value must be.
@@ -33,12 +33,11 @@ pub(super) const KEYS: &[(&str, &str)] = &[
     ("login_window_secs", "a number of seconds, at least 1"),
 ];
 
-/// Refuses the first key of `map` that is not one of [`KEYS`], naming it.
+/// Refuses the first key of `map` that is not one of [`KEYS`], naming it and the key it most
+/// likely meant.
 pub(super) fn check_keys(map: &Map<String, Value>) -> Result<()> {
-    match map.keys().find(|key| !KEYS.iter().any(|(known, _)| known == key)) {
-        None => Ok(()),
-        Some(unknown) => Err(Error::validation(unknown.as_str(), unknown_key_message(unknown))),
-    }
+    let known: Vec<&str> = KEYS.iter().map(|(key, _)| *key).collect();
+    modelyard_core::json::refuse_unknown(map, &known)
 }
 
 /// What a key's value must be, for the error about a value of the wrong type.
@@ -58,43 +57,6 @@ pub(super) fn describe(value: &Value) -> String {
     }
 }
 
-fn unknown_key_message(unknown: &str) -> String {
-    let known = KEYS.iter().map(|(key, _)| *key).collect::<Vec<_>>().join(", ");
-    match closest_key(unknown) {
-        Some(key) => format!("unknown setting; did you mean {key:?}? Known settings: {known}"),
-        None => format!("unknown setting; known settings: {known}"),
-    }
-}
-
-/// The known key `unknown` most likely meant: the same letters in another case or separator
-/// (`jwtSecret`, `JWT-SECRET`), or a typo at most two edits away (`wokers`).
-fn closest_key(unknown: &str) -> Option<&'static str> {
-    let unknown = normalise(unknown);
-    KEYS.iter()
-        .map(|(key, _)| (edit_distance(&unknown, &normalise(key)), *key))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, key)| key)
-}
-
-fn normalise(key: &str) -> Vec<char> {
-    key.chars().filter(|c| !matches!(c, '_' | '-')).flat_map(char::to_lowercase).collect()
-}
-
-/// Levenshtein distance: insertions, deletions and substitutions.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -112,11 +74,4 @@ mod tests {
         assert!(err.starts_with(&expected), "{err}");
     }
 
-    #[test]
-    fn a_typo_or_another_spelling_suggests_the_key_meant() {
-        assert_eq!(closest_key("wokers"), Some("workers"));
-        assert_eq!(closest_key("jwtSecret"), Some("jwt_secret"));
-        assert_eq!(closest_key("LEASE-SECS"), Some("lease_secs"));
-        assert_eq!(closest_key("colour"), None);
-    }
 }
