@@ -9,11 +9,11 @@
 //!   `username` (lower-cased).
 //! - Every change is a single-document operation: no multi-document transactions.
 //!   `update_*` reads, applies the mutation and writes back with a compare on `rev`, retrying
-//!   when another writer got there first, under a short per-record lock document (see [`locks`]:
+//!   when another writer got there first, under a short per-record lock document (see `locks.rs`:
 //!   FerretDB does not apply a filtered update atomically, an insert on a unique `_id` it does).
 //! - The job queue is the `jobs` collection, claimed with `findOneAndUpdate` (oldest `seq` first);
-//!   [`queue`] has the details.
-//! - Blobs are GridFS files in the `blobs` bucket, streamed both ways ([`blobs`]).
+//!   `queue.rs` has the details.
+//! - Blobs are GridFS files in the `blobs` bucket, streamed both ways (`blobs.rs`).
 //! - The cache and the event bus are not here: Redis or the in-process defaults provide them.
 //!
 //! Values from users are only ever compared as BSON strings inside filters built here; no user

@@ -1,6 +1,6 @@
-//! Modelyard on Redis: the [`Cache`] (SET with PX per the cache policy, which also holds the token
-//! denylist and the login rate-limit counters), the [`JobQueue`] on a stream with a consumer
-//! group, and the [`EventBus`] on pub/sub.
+//! Modelyard on Redis: the [`Cache`](modelyard_core::Cache) (SET with PX per the cache policy, which also holds the token
+//! denylist and the login rate-limit counters), the [`JobQueue`](modelyard_core::JobQueue) on a stream with a consumer
+//! group, and the [`EventBus`](modelyard_core::EventBus) on pub/sub.
 //!
 //! Redis holds no record: pair it with a record store (sled, MongoDB) through
 //! [`RedisStore::attach`]. Every key lives under one namespace prefix, so several deployments

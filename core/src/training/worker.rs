@@ -70,7 +70,7 @@ impl Worker {
     /// Claims and trains jobs until `shutdown` is cancelled.
     ///
     /// A failing step (the queue or record store unreachable) is retried with a backoff that
-    /// doubles from the poll interval up to [`MAX_RETRY_BACKOFF`], and resets after a success:
+    /// doubles from the poll interval up to `MAX_RETRY_BACKOFF` (5 s), and resets after a success:
     /// an outage neither stops the worker nor floods the backend and the log.
     pub async fn run(&self, shutdown: CancellationToken) {
         let mut failures = 0u32;
