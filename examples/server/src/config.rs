@@ -75,13 +75,14 @@ pub struct Args {
 }
 
 impl Args {
-    /// The facade's settings named by flags and environment variables, as plain data.
+    /// The facade's settings named by flags and environment variables, as plain data; an API
+    /// process (`--role api`) runs no training workers.
     pub fn config_spec(&self) -> ConfigSpec {
         ConfigSpec {
             store: Some(self.store.clone()),
             cache: self.cache.clone(),
             jwt_secret: self.jwt_secret.clone(),
-            workers: self.workers,
+            workers: if self.role == Role::Api { Some(0) } else { self.workers },
             lease_secs: self.lease_secs,
             heartbeat_secs: self.heartbeat_secs,
             max_upload_bytes: self.max_upload_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
@@ -89,13 +90,9 @@ impl Args {
         }
     }
 
-    /// The facade's configuration: [`Args::config_spec`], checked, with no workers for `--role api`.
+    /// The facade's configuration: [`Args::config_spec`], checked.
     pub fn facade_config(&self) -> Result<Config> {
-        let mut config = Config::from_spec(self.config_spec())?;
-        if self.role == Role::Api {
-            config.training.workers = 0;
-        }
-        Ok(config)
+        Config::from_spec(self.config_spec())
     }
 
     /// The server's own settings, given the facade configuration it will open.
