@@ -73,5 +73,4 @@ mod tests {
         let expected = format!("unknown field `not a key`, expected one of {}", listed.join(", "));
         assert!(err.starts_with(&expected), "{err}");
     }
-
 }

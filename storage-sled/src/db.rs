@@ -100,7 +100,9 @@ fn open_when_unlocked(path: &Path) -> Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         match sled::Config::new().path(path).open() {
-            Err(sled::Error::Io(io)) if is_lock_held(&io) && std::time::Instant::now() < deadline => {
+            Err(sled::Error::Io(io))
+                if is_lock_held(&io) && std::time::Instant::now() < deadline =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             Err(sled::Error::Io(io)) if is_lock_held(&io) => {
