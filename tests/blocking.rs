@@ -1,7 +1,10 @@
 //! The synchronous facade: a plain program (no async runtime of its own) trains iris end to end;
-//! a blocking call inside an async runtime is a clear error, never a panic; waits and event
-//! streams can be cut into short slices.
+//! a blocking call inside an async runtime or after `fork()` is a clear error, never a panic or a
+//! hang; waits and event streams can be cut into short slices; the one runtime of the process
+//! stops with the last handle.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+// `fork`, `waitpid` and `_exit` are C calls: the fork test cannot do without them.
+#![allow(unsafe_code)]
 
 mod support;
 
@@ -231,4 +234,152 @@ fn every_handle_can_move_to_another_thread() {
     send_and_share::<blocking::Run>();
     send::<blocking::RunEvents>();
     send::<blocking::NotificationEvents>();
+}
+
+#[test]
+fn use_after_fork_is_a_clear_error() {
+    /// Exit codes of the forked child.
+    const PASSED: i32 = 0;
+    const FAILED: i32 = 1;
+    const HUNG: i32 = 2;
+
+    if !in_a_process_of_its_own("use_after_fork_is_a_clear_error") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let yard = blocking::Modelyard::open(config(dir.path(), None)).unwrap();
+    let ada = register(&yard, "ada");
+    let parent = std::process::id();
+
+    // SAFETY: this process runs this one test; the child only checks Modelyard and ends with
+    // `_exit`, never returning into the test harness.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork failed");
+    if child == 0 {
+        // A hang fails the test rather than hanging it.
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_secs(60));
+            // SAFETY: ends the child at once, as below.
+            unsafe { libc::_exit(HUNG) }
+        });
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let err = ada.datasets().unwrap_err();
+            assert_eq!(err.code(), "UNAVAILABLE");
+            let expected = format!(
+                "this Modelyard was opened in process {parent} before fork(); open it again in \
+                 this process"
+            );
+            assert!(err.to_string().contains(&expected), "{err}");
+            assert_eq!(yard.check_ready().unwrap_err().code(), "UNAVAILABLE");
+            assert_eq!(
+                yard.register("bob", "bob@example.com", PASSPHRASE).unwrap_err().code(),
+                "UNAVAILABLE"
+            );
+            // Dropping the parent's handles neither hangs nor touches the parent's yard.
+            drop((ada, yard));
+
+            // A fresh open starts a runtime of the child's own, and answers. Reads only, and
+            // never dropped: sled 0.34 writes through a process-wide pool of IO threads, which a
+            // forked child does not have (only the forking thread survives fork()) while sled's
+            // counters say it does, so in the child of a process that used sled every sled
+            // write, and the flush of a dropped sled database, waits forever.
+            let other = tempfile::tempdir().unwrap();
+            let fresh = blocking::Modelyard::open(config(other.path(), None)).unwrap();
+            assert!(runtime_threads() > 0, "a runtime of the child's own");
+            fresh.check_ready().unwrap();
+            let unknown = fresh.login("bob@example.com", PASSPHRASE).unwrap_err();
+            assert_eq!(unknown.code(), "UNAUTHORIZED");
+            fresh.close().unwrap();
+            std::mem::forget((fresh, other));
+        }));
+        // SAFETY: ends the child without running the parent's exit handlers or destructors.
+        unsafe { libc::_exit(if checked.is_ok() { PASSED } else { FAILED }) };
+    }
+
+    let mut status = 0;
+    // SAFETY: waits for the child forked above; `status` outlives the call.
+    let waited = unsafe { libc::waitpid(child, &mut status, 0) };
+    assert_eq!(waited, child);
+    assert!(libc::WIFEXITED(status), "the child did not exit (wait status {status})");
+    match libc::WEXITSTATUS(status) {
+        PASSED => {}
+        HUNG => panic!("the child hung"),
+        code => panic!("the child's checks failed (exit code {code}; its panic is above)"),
+    }
+    // The parent's handles are as they were.
+    assert_eq!(ada.me().unwrap().username, "ada");
+    yard.close().unwrap();
+}
+
+#[test]
+fn the_runtime_stops_when_the_last_handle_is_dropped() {
+    if !in_a_process_of_its_own("the_runtime_stops_when_the_last_handle_is_dropped") {
+        return;
+    }
+    assert_eq!(runtime_threads(), 0, "no runtime before the first open");
+    let dir = tempfile::tempdir().unwrap();
+    let yard = blocking::Modelyard::open(config(dir.path(), Some(StepTrainer::quick()))).unwrap();
+    assert!(runtime_threads() > 0);
+    let ada = register(&yard, "ada");
+    let model = iris_model(&ada);
+    let run = ada.train(model.id, params(3)).unwrap();
+    let events = run.events().unwrap();
+
+    // Each kind of handle keeps the yard open and the runtime running: the yard handle goes
+    // first, and the workers still finish the run.
+    drop(yard);
+    assert_eq!(run.wait().unwrap().status, RunStatus::Completed);
+    drop(ada);
+    drop(run);
+    assert!(runtime_threads() > 0, "the event iterator still holds it");
+    drop(events);
+    assert_no_runtime_threads_soon();
+
+    // The next open starts a new runtime, and finds the directory released.
+    let yard = blocking::Modelyard::open(config(dir.path(), None)).unwrap();
+    assert!(runtime_threads() > 0);
+    yard.login("ada@example.com", PASSPHRASE).unwrap();
+    drop(yard);
+    assert_no_runtime_threads_soon();
+}
+
+/// Threads of this process named like the runtime's.
+fn runtime_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end() == "modelyard-rt")
+        .count()
+}
+
+/// The runtime's threads are joined when its last handle goes; the kernel may list one for a
+/// moment longer.
+fn assert_no_runtime_threads_soon() {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while runtime_threads() > 0 {
+        assert!(Instant::now() < deadline, "{} runtime threads left", runtime_threads());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `test` again in a process of this test binary, alone, and checks that it passed there;
+/// `true` inside that process. For the tests that count the process's threads or fork it,
+/// which tests running in parallel threads would disturb.
+fn in_a_process_of_its_own(test: &str) -> bool {
+    const ALONE: &str = "MODELYARD_BLOCKING_TEST_ALONE";
+    if std::env::var_os(ALONE).is_some() {
+        return true;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(ALONE, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{test} in a process of its own:\n{stdout}\n{stderr}"
+    );
+    false
 }
