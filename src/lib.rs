@@ -13,6 +13,7 @@
 //! ```
 
 mod archive;
+pub mod blocking;
 mod config;
 pub mod defaults;
 mod run;
