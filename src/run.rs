@@ -63,7 +63,7 @@ impl Run {
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), async {
                 while let Some(event) = events.next().await {
-                    if matches!(event, Ok(RunEvent::Status { status, .. }) if status.is_final()) {
+                    if event.as_ref().is_ok_and(|e| e.final_status().is_some()) {
                         return;
                     }
                 }

@@ -45,13 +45,7 @@ fn iris_request(dataset_id: modelyard::DatasetId) -> ModelRequest {
 }
 
 fn epochs_of(events: &[RunEvent]) -> Vec<u32> {
-    events
-        .iter()
-        .filter_map(|event| match event {
-            RunEvent::Epoch { metrics } => Some(metrics.epoch),
-            RunEvent::Status { .. } => None,
-        })
-        .collect()
+    events.iter().filter_map(RunEvent::epoch).collect()
 }
 
 fn is_status(event: Option<&RunEvent>, wanted: RunStatus) -> bool {

@@ -42,13 +42,7 @@ async fn two_opens_of_one_sled_directory_share_the_store() {
 
     // B subscribed before any worker existed: every epoch reached it live, over A's event bus.
     assert!(matches!(events[0], RunEvent::Status { status: RunStatus::Queued, .. }), "{events:?}");
-    let live: Vec<u32> = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::Epoch { metrics } => Some(metrics.epoch),
-            RunEvent::Status { .. } => None,
-        })
-        .collect();
+    let live: Vec<u32> = events.iter().filter_map(RunEvent::epoch).collect();
     assert_eq!(live, [1, 2, 3], "{events:?}");
     assert!(matches!(events.last(), Some(RunEvent::Status { status: RunStatus::Completed, .. })));
     a.close().await;

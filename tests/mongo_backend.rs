@@ -66,13 +66,7 @@ async fn a_model_trains_to_completion_on_the_mongo_store() {
     )
     .await
     .expect("the run finishes in time");
-    let epochs: Vec<u32> = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::Epoch { metrics } => Some(metrics.epoch),
-            RunEvent::Status { .. } => None,
-        })
-        .collect();
+    let epochs: Vec<u32> = events.iter().filter_map(RunEvent::epoch).collect();
     assert_eq!(epochs, [1, 2, 3, 4]);
     let finished = run.get().await.unwrap();
     assert_eq!(finished.status, RunStatus::Completed);

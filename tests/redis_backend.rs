@@ -35,13 +35,7 @@ async fn a_run_trains_through_the_redis_queue_and_streams_its_events() {
     )
     .await
     .unwrap();
-    let epochs: Vec<u32> = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::Epoch { metrics } => Some(metrics.epoch),
-            RunEvent::Status { .. } => None,
-        })
-        .collect();
+    let epochs: Vec<u32> = events.iter().filter_map(RunEvent::epoch).collect();
     assert_eq!(epochs, [1, 2, 3, 4]);
     assert_eq!(run.get().await.unwrap().status, RunStatus::Completed);
 

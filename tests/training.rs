@@ -62,13 +62,7 @@ async fn events_replay_history_then_follow_live_until_the_final_status() {
     )
     .await
     .unwrap();
-    let epochs: Vec<u32> = events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::Epoch { metrics } => Some(metrics.epoch),
-            RunEvent::Status { .. } => None,
-        })
-        .collect();
+    let epochs: Vec<u32> = events.iter().filter_map(RunEvent::epoch).collect();
     assert_eq!(epochs, [1, 2, 3], "each epoch once, in order: {events:?}");
     assert!(matches!(events.last(), Some(RunEvent::Status { status: RunStatus::Completed, .. })));
     yard.close().await;

@@ -65,6 +65,24 @@ pub enum RunEvent {
     },
 }
 
+impl RunEvent {
+    /// The epoch number of an `Epoch` event.
+    pub fn epoch(&self) -> Option<u32> {
+        match self {
+            Self::Epoch { metrics } => Some(metrics.epoch),
+            Self::Status { .. } => None,
+        }
+    }
+
+    /// The status of a `Status` event that ends the run (completed, failed, cancelled).
+    pub fn final_status(&self) -> Option<RunStatus> {
+        match self {
+            Self::Status { status, .. } if status.is_final() => Some(*status),
+            _ => None,
+        }
+    }
+}
+
 /// Starts, lists, cancels and follows training runs.
 #[derive(Clone)]
 pub struct TrainingService {
