@@ -1,0 +1,100 @@
+//! `modelyard.open(...)` and the `Modelyard` it returns.
+
+use modelyard::{ConfigSpec, blocking};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::errors::{IntoPyResult, validation};
+use crate::session::Session;
+
+/// An open Modelyard. `with modelyard.open(...) as yard:` closes it at the end of the block.
+#[pyclass(frozen, module = "modelyard._native")]
+pub struct Modelyard {
+    yard: blocking::Modelyard,
+}
+
+/// Opens a store: `open("sled://./data")` or `open(store=..., cache=..., workers=...)`; every
+/// keyword is a setting of `ConfigSpec`, and an unknown one raises `ValidationError` naming it.
+#[pyfunction]
+#[pyo3(signature = (url=None, **settings))]
+pub fn open(
+    py: Python<'_>,
+    url: Option<String>,
+    settings: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Modelyard> {
+    let mut map = serde_json::Map::new();
+    if let Some(settings) = settings {
+        for (key, value) in settings.iter() {
+            let key: String = key.extract()?;
+            let value: serde_json::Value = pythonize::depythonize(&value)
+                .map_err(|err| validation(&key, format!("not a plain value: {err}")))?;
+            map.insert(key, value);
+        }
+    }
+    if let Some(url) = url {
+        if map.contains_key("store") {
+            return Err(validation("store", "given twice: as the URL and as store="));
+        }
+        map.insert("store".into(), url.into());
+    }
+    let spec = ConfigSpec::from_map(map).into_py_result()?;
+    let yard = py.detach(|| blocking::Modelyard::open(spec)).into_py_result()?;
+    Ok(Modelyard { yard })
+}
+
+#[pymethods]
+impl Modelyard {
+    /// Creates an account and returns a signed-in session.
+    fn register(
+        &self,
+        py: Python<'_>,
+        username: &str,
+        email: &str,
+        password: &str,
+    ) -> PyResult<Session> {
+        let session = py.detach(|| self.yard.register(username, email, password));
+        Ok(Session::new(session.into_py_result()?))
+    }
+
+    /// Signs in.
+    fn login(&self, py: Python<'_>, email: &str, password: &str) -> PyResult<Session> {
+        let session = py.detach(|| self.yard.login(email, password));
+        Ok(Session::new(session.into_py_result()?))
+    }
+
+    /// The session of an access token, checked now.
+    fn session(&self, py: Python<'_>, token: &str) -> PyResult<Session> {
+        Ok(Session::new(py.detach(|| self.yard.session(token)).into_py_result()?))
+    }
+
+    /// Whether the record store answers now; raises `UnavailableError` while it is down.
+    fn check_ready(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.yard.check_ready()).into_py_result()
+    }
+
+    /// Stops this yard's training workers gracefully (a run in flight goes back to the queue);
+    /// the yard still reads and writes. Closing twice is harmless.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.yard.close()).into_py_result()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        "<modelyard.Modelyard>".into()
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(pyo3::exceptions::PyTypeError::new_err(
+            "a Modelyard is a live handle and cannot be pickled: open the store again instead",
+        ))
+    }
+}
