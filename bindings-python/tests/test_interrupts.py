@@ -1,0 +1,65 @@
+"""Ctrl-C reaches Python while it waits on a run: a child process waiting in `run.wait()` or
+in `run.events()` gets SIGINT and raises KeyboardInterrupt within 200 ms."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import IRIS, PASSWORD, SECRET
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    import modelyard
+
+    store, iris, how = sys.argv[1:4]
+    with modelyard.open(store, jwt_secret={secret!r}) as yard:
+        ada = yard.register("ada", "ada@example.com", {password!r})
+        data = ada.upload_dataset(path=iris)
+        model = ada.create_model("m", data.id, "species")
+        run = ada.train(model.id, epochs=10000, batch_size=1)
+        print("waiting", flush=True)
+        try:
+            if how == "wait":
+                run.wait()
+            else:
+                for _ in run.events():
+                    pass
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic(), flush=True)
+        run.cancel()
+    """
+).format(secret=SECRET, password=PASSWORD)
+
+# The 200 ms of the promise, plus scheduling slack on a busy CI machine.
+LIMIT_SECS = 0.2 + 0.3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
+@pytest.mark.parametrize("how", ["wait", "events"])
+def test_sigint_interrupts_a_wait_within_200_ms(tmp_path, how):
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, f"sled://{tmp_path / 'data'}", str(IRIS), how],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "waiting"
+        time.sleep(0.5)  # well into the wait
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        line = child.stdout.readline().split()
+        assert line and line[0] == "interrupted", line
+        latency = float(line[1]) - sent
+        print(f"KeyboardInterrupt in {how}() after {latency * 1000:.0f} ms")
+        assert latency < LIMIT_SECS, f"KeyboardInterrupt after {latency * 1000:.0f} ms"
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
