@@ -105,16 +105,8 @@ async fn close_twice_is_harmless() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_directory_another_process_holds_is_unavailable_and_named() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_holding_a_directory", "--nocapture", "--test-threads=1"])
-        .env("MODELYARD_HOLD_DIR", dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines =
-        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let (mut child, mut lines) =
+        support::spawn_test_child("child_holding_a_directory", "MODELYARD_HOLD_DIR", dir.path());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let line = tokio::time::timeout_at(deadline, lines.next_line()).await.unwrap().unwrap();

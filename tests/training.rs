@@ -169,15 +169,8 @@ async fn a_run_fails_with_a_reason_after_max_attempts() {
 /// Starts a child process that trains a 12-epoch run, waits until `epochs` epochs are recorded,
 /// kills it with SIGKILL and returns the run's id.
 async fn train_in_child_and_kill(dir: &std::path::Path, epochs: usize) -> modelyard::RunId {
-    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_worker", "--nocapture", "--test-threads=1"])
-        .env("MODELYARD_CHILD_DIR", dir)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines =
-        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let (mut child, mut lines) =
+        support::spawn_test_child("child_worker", "MODELYARD_CHILD_DIR", dir);
     let mut run_id = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while let Ok(Ok(Some(line))) = tokio::time::timeout_at(deadline, lines.next_line()).await {

@@ -79,3 +79,23 @@ pub fn test_service_url(var: &str, started_by: &str) -> Option<String> {
     }
     url
 }
+
+/// This test binary started again as a child process that runs only the test `test` (the child
+/// side of a multi-process test), told `dir` through the environment variable `env`; its stdin
+/// is piped (closing it can be the child's cue) and its stdout comes back as lines.
+pub fn spawn_test_child(
+    test: &str,
+    env: &str,
+    dir: &std::path::Path,
+) -> (tokio::process::Child, tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) {
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env, dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    (child, tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout)))
+}
