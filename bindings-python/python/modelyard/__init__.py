@@ -14,6 +14,7 @@ snake_case attributes, a readable ``repr`` and ``to_dict()``; ids are strings. E
 ``ModelyardError`` subclasses carrying ``.code``.
 """
 
+from . import _native, _views
 from ._native import (
     AuthError,
     ConflictError,
@@ -54,40 +55,5 @@ from ._views import (
     View,
 )
 
-__all__ = [
-    "open",
-    "Modelyard",
-    "Session",
-    "Run",
-    "RunEvents",
-    "View",
-    "User",
-    "Dataset",
-    "DatasetSchema",
-    "ColumnSchema",
-    "Preview",
-    "Model",
-    "ModelSummary",
-    "LayerSummary",
-    "ModelVersion",
-    "TrainingRun",
-    "TrainParams",
-    "EpochMetrics",
-    "RunEvent",
-    "Notification",
-    "Prediction",
-    "Evaluation",
-    "ModelArchive",
-    "ModelyardError",
-    "NotFoundError",
-    "ConflictError",
-    "ValidationError",
-    "AuthError",
-    "RateLimitedError",
-    "PayloadTooLargeError",
-    "UnsupportedMediaTypeError",
-    "UnavailableError",
-    "NotSupportedError",
-    "InternalError",
-    "__version__",
-]
+# One list per layer: the native module's names and the views' names, as each module declares.
+__all__ = _native.__all__ + _views.__all__
