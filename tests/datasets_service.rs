@@ -139,6 +139,56 @@ async fn an_endless_upload_is_cut_at_the_limit() {
     assert_eq!(stored_files(&f.blob_root), 0);
 }
 
+/// A dataset store whose `create_dataset` never answers: an upload waiting on it has written its
+/// blob and not yet its record, the point where a caller that goes away would orphan the blob.
+struct StuckCreate(std::sync::Arc<dyn modelyard::core::DatasetStore>);
+
+#[async_trait::async_trait]
+impl modelyard::core::DatasetStore for StuckCreate {
+    async fn create_dataset(&self, _: &modelyard::core::Dataset) -> modelyard::core::Result<()> {
+        futures::future::pending().await
+    }
+    async fn get_dataset(
+        &self,
+        owner: UserId,
+        id: DatasetId,
+    ) -> modelyard::core::Result<modelyard::core::Dataset> {
+        self.0.get_dataset(owner, id).await
+    }
+    async fn list_datasets(
+        &self,
+        owner: UserId,
+    ) -> modelyard::core::Result<Vec<modelyard::core::Dataset>> {
+        self.0.list_datasets(owner).await
+    }
+    async fn delete_dataset(&self, owner: UserId, id: DatasetId) -> modelyard::core::Result<()> {
+        self.0.delete_dataset(owner, id).await
+    }
+}
+
+#[tokio::test]
+async fn an_upload_abandoned_after_its_blob_is_written_leaves_no_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let blob_root = dir.path().join("blobs");
+    let service = DatasetService::new(
+        std::sync::Arc::new(StuckCreate(backend.datasets.clone())),
+        backend.models.clone(),
+        backend.blobs.clone().unwrap(),
+        DatasetConfig::default(),
+    );
+    let upload = service.upload(UserId::new(), "iris", "iris.csv", body(IRIS));
+    // The caller gives up (a closed connection, Ctrl-C in Python): the future is dropped.
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(500), upload).await;
+    assert!(gave_up.is_err(), "the stuck record store answered");
+    // The blob was written before the record was attempted, and is deleted in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while stored_files(&blob_root) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(stored_files(&blob_root), 0);
+}
+
 #[tokio::test]
 async fn quotas_limit_files_and_bytes_per_user() {
     let by_files = fixture(DatasetConfig { quota_files_per_user: 2, ..DatasetConfig::default() });

@@ -114,6 +114,10 @@ impl DatasetService {
                 .map_err(Error::internal)??;
 
         let blob_key = BlobKey::generate("datasets")?;
+        // Until its record is stored the blob belongs to this upload alone: when the upload
+        // stops before that (an error, or its caller gone mid-way: a closed connection, Ctrl-C
+        // in Python), the guard deletes it.
+        let pending = PendingBlob { blobs: Some(self.blobs.clone()), key: blob_key.clone() };
         let size_bytes = self.blobs.put_bytes(&blob_key, bytes).await?;
         let dataset = Dataset {
             id: DatasetId::new(),
@@ -126,10 +130,8 @@ impl DatasetService {
             schema,
             uploaded_at: now(),
         };
-        if let Err(err) = self.datasets.create_dataset(&dataset).await {
-            self.forget_blob(&dataset.blob_key).await;
-            return Err(err);
-        }
+        self.datasets.create_dataset(&dataset).await?;
+        pending.keep();
         Ok(dataset)
     }
 
@@ -228,6 +230,40 @@ impl DatasetService {
     async fn forget_blob(&self, key: &BlobKey) {
         if let Err(err) = self.blobs.delete(key).await {
             tracing::warn!(%err, %key, "orphaned dataset blob");
+        }
+    }
+}
+
+/// A blob written by an upload whose record is not stored yet. Dropped before
+/// [`PendingBlob::keep`] — an error, or the upload's future dropped by a caller that went away —
+/// it deletes the blob in the background, so a stopped upload leaves nothing behind.
+struct PendingBlob {
+    /// `None` once kept.
+    blobs: Option<Arc<dyn BlobStore>>,
+    key: BlobKey,
+}
+
+impl PendingBlob {
+    /// The record is stored: the blob stays.
+    fn keep(mut self) {
+        self.blobs = None;
+    }
+}
+
+impl Drop for PendingBlob {
+    fn drop(&mut self) {
+        let Some(blobs) = self.blobs.take() else { return };
+        let key = self.key.clone();
+        let forget = async move {
+            if let Err(err) = blobs.delete(&key).await {
+                tracing::warn!(%err, %key, "orphaned dataset blob");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(forget)),
+            Err(_) => {
+                tracing::warn!(key = %self.key, "orphaned dataset blob: no runtime to delete it on")
+            }
         }
     }
 }
