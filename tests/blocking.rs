@@ -1,7 +1,7 @@
 //! The synchronous facade: a plain program (no async runtime of its own) trains iris end to end;
 //! a blocking call inside an async runtime or after `fork()` is a clear error, never a panic or a
 //! hang; waits and event streams can be cut into short slices; the one runtime of the process
-//! stops with the last handle.
+//! stops with the last handle; async code and abandonable tasks run on that same runtime.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 // `fork`, `waitpid` and `_exit` are C calls: the fork test cannot do without them.
 #![allow(unsafe_code)]
@@ -335,6 +335,72 @@ fn the_runtime_stops_when_the_last_handle_is_dropped() {
     yard.login("ada@example.com", PASSPHRASE).unwrap();
     drop(yard);
     assert_no_runtime_threads_soon();
+}
+
+#[test]
+fn open_async_works_from_any_executor_and_its_yard_serves_async_code() {
+    let dir = tempfile::tempdir().unwrap();
+    // A plain executor, not tokio: the open itself runs on the facade's runtime.
+    let yard = futures::executor::block_on(blocking::Modelyard::open_async(config(
+        dir.path(),
+        Some(StepTrainer::quick()),
+    )))
+    .unwrap();
+    let ada = register(&yard, "ada");
+    let model = iris_model(&ada);
+    // Async code on the yard's runtime, through the same handles: what a bridge to another
+    // event loop does. `enter` makes `tokio::spawn` place the task there.
+    let runtime = yard.runtime();
+    let trained = {
+        let _entered = runtime.enter().unwrap();
+        let session = ada.as_async().clone();
+        tokio::spawn(async move { session.train(model.id, params(2)).await?.wait().await })
+    };
+    let finished = futures::executor::block_on(trained).unwrap().unwrap();
+    assert_eq!(finished.status, RunStatus::Completed);
+    yard.close().unwrap();
+}
+
+#[test]
+fn a_task_is_waited_in_slices_and_a_dropped_one_is_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    let yard = blocking::Modelyard::open(config(dir.path(), None)).unwrap();
+    let ada = register(&yard, "ada");
+    let session = ada.as_async().clone();
+    let mut upload = ada
+        .spawn(async move { session.upload_dataset("iris", Upload::bytes("iris.csv", IRIS)).await })
+        .unwrap();
+    let dataset = loop {
+        if let Some(dataset) = upload.wait_timeout(Duration::from_millis(5)).unwrap() {
+            break dataset;
+        }
+    };
+    assert_eq!(dataset.row_count, 150);
+    assert_eq!(upload.wait_timeout(Duration::ZERO).unwrap_err().code(), "CONFLICT");
+
+    // A task that would never end, dropped: its future is dropped on the runtime soon after.
+    struct Flag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Flag(dropped.clone());
+    let mut endless = yard
+        .spawn(async move {
+            let _flag = flag;
+            futures::future::pending::<modelyard::Result<()>>().await
+        })
+        .unwrap();
+    assert_eq!(endless.wait_timeout(Duration::from_millis(20)).unwrap(), None);
+    drop(endless);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !dropped.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the dropped task still runs");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    yard.close().unwrap();
 }
 
 /// Threads of this process named like the runtime's.

@@ -47,10 +47,12 @@ mod events;
 mod run;
 mod runtime;
 mod session;
+mod task;
 
 pub use events::{Events, Next, NotificationEvents, RunEvents};
 pub use run::Run;
 pub use session::{DatasetDownload, Session};
+pub use task::{RuntimeShare, Task};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -75,6 +77,38 @@ impl Modelyard {
         let runtime = Runtime::shared()?;
         let yard = runtime.block_on(crate::Modelyard::open(config))?;
         Ok(Self { yard: yard.clone(), open: Arc::new(OpenYard { yard: Some(yard), runtime }) })
+    }
+
+    /// Opens as [`Modelyard::open`] does, without blocking: for an async caller on any
+    /// executor (the Python binding's asyncio flavour). The open runs as a task of this
+    /// process's runtime, where the yard's workers then run; the handle is the same as `open`'s.
+    pub async fn open_async(config: impl IntoConfig) -> Result<Self> {
+        let config = config.into_config()?;
+        let runtime = Runtime::shared()?;
+        let opening = runtime.spawn_anywhere(crate::Modelyard::open(config))?;
+        let yard = opening.await.map_err(crate::Error::internal)??;
+        Ok(Self { yard: yard.clone(), open: Arc::new(OpenYard { yard: Some(yard), runtime }) })
+    }
+
+    /// The async yard behind this handle, for async code on this yard's runtime (see
+    /// [`Modelyard::runtime`]). The yard stays open while this handle lives.
+    pub fn as_async(&self) -> &crate::Modelyard {
+        &self.yard
+    }
+
+    /// A hold on the runtime this yard runs on.
+    pub fn runtime(&self) -> RuntimeShare {
+        RuntimeShare::of(self.open.runtime.clone())
+    }
+
+    /// Runs an async call as a task on this yard's runtime, to wait for in slices or abandon
+    /// (see [`Task`]). The yard stays open while the task lives.
+    pub fn spawn<T, F>(&self, future: F) -> Result<Task<T>>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        Task::spawn(self.open.clone(), future)
     }
 
     /// Starts `count` more training workers in this process. `Conflict` once this yard is

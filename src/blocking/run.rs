@@ -45,6 +45,11 @@ impl Run {
         Self { run, waiting: Arc::default(), open }
     }
 
+    /// The async run behind this handle, for async code on its yard's runtime.
+    pub fn as_async(&self) -> &crate::Run {
+        &self.run
+    }
+
     /// The run's id.
     pub fn id(&self) -> RunId {
         self.run.id()

@@ -63,6 +63,12 @@ impl Runtime {
     /// Ok when a blocking call may block here: in the runtime's own process and outside every
     /// async runtime.
     pub(crate) fn check(&self) -> Result<()> {
+        self.check_process()?;
+        refuse_async_context()
+    }
+
+    /// Ok in the process the runtime was started in.
+    fn check_process(&self) -> Result<()> {
         if self.is_forked_away() {
             return Err(Error::Unavailable(format!(
                 "this Modelyard was opened in process {} before fork(); open it again in this \
@@ -70,7 +76,25 @@ impl Runtime {
                 self.pid
             )));
         }
-        refuse_async_context()
+        Ok(())
+    }
+
+    /// Makes this runtime the current one on the calling thread until the guard is dropped.
+    /// `Unavailable` in a forked child; allowed inside another runtime (a bridge's spawn).
+    pub(crate) fn enter(&self) -> Result<tokio::runtime::EnterGuard<'_>> {
+        self.check_process()?;
+        Ok(self.handle.enter())
+    }
+
+    /// Runs `future` as a task of this runtime from anywhere, even inside another runtime's
+    /// task: spawning does not block. `Unavailable` in a forked child.
+    pub(crate) fn spawn_anywhere<F>(&self, future: F) -> Result<tokio::task::JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.check_process()?;
+        Ok(self.handle.spawn(future))
     }
 
     /// Drives `future` to completion on this runtime from the calling thread, after

@@ -47,6 +47,22 @@ impl Session {
         Self { session, open }
     }
 
+    /// The async session behind this handle, for async code on its yard's runtime.
+    pub fn as_async(&self) -> &crate::Session {
+        &self.session
+    }
+
+    /// Runs an async call as a task on this session's runtime, to wait for in slices or
+    /// abandon (see [`super::Task`]): `session.spawn({ let s = session.as_async().clone();
+    /// async move { s.datasets().await } })`.
+    pub fn spawn<T, F>(&self, future: F) -> Result<super::Task<T>>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        super::Task::spawn(self.open.clone(), future)
+    }
+
     /// The bearer token, for `Authorization: Bearer <token>`.
     pub fn token(&self) -> &str {
         self.session.token()
