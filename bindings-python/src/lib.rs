@@ -2,6 +2,8 @@
 //! method is one facade call, with the GIL released, plus the conversion of its arguments and
 //! result; `python/modelyard/` adds the view classes and the package around it.
 
+mod aio;
+mod convert;
 mod errors;
 mod interrupt;
 mod run;
@@ -20,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::Session>()?;
     m.add_class::<run::Run>()?;
     m.add_class::<run::RunEvents>()?;
+    aio::register(m)?;
     errors::register(m)?;
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! `Run` and its live `RunEvents`: waits cut into slices so Ctrl-C and other threads get through.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use modelyard::blocking::{self, Next, RunEvents as Events};
 use pyo3::exceptions::{PyStopIteration, PyTimeoutError};
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 
 use crate::errors::IntoPyResult;
 use crate::interrupt::wait_in_slices;
@@ -20,6 +21,40 @@ pub struct Run {
 impl Run {
     pub fn new(run: blocking::Run) -> Self {
         Self { run }
+    }
+
+    /// Hands every event of the run to `progress` (or to a progress bar, for `True`) until the
+    /// run's final status or the deadline.
+    fn follow(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+        progress: Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let callback = if progress.is_instance_of::<PyBool>() {
+            if !progress.is_truthy()? {
+                return Ok(());
+            }
+            py.import("modelyard._progress")?.call_method1("bar", (self.get(py)?,))?
+        } else {
+            progress
+        };
+        let mut events = py.detach(|| self.run.events()).into_py_result()?;
+        loop {
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let next = wait_in_slices(py, left, |slice| match events.next_timeout(slice) {
+                Next::Item(event) => Ok(Some(Some(event.into_py_result()?))),
+                Next::Ended => Ok(Some(None)),
+                Next::TimedOut => Ok(None),
+            })?;
+            match next {
+                Some(Some(event)) => {
+                    callback.call1((to_py(py, &event)?,))?;
+                }
+                // Ended, or the deadline passed: the wait that follows tells which.
+                Some(None) | None => return Ok(()),
+            }
+        }
     }
 }
 
@@ -55,14 +90,26 @@ impl Run {
     }
 
     /// Waits until the run ends and returns it; `TimeoutError` if `timeout` seconds pass first.
-    /// Ctrl-C interrupts the wait (not the run).
-    #[pyo3(signature = (timeout=None))]
-    fn wait<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    /// `progress` follows the run meanwhile: a callable gets every event (`RunEvent`), `True`
+    /// shows a progress bar (tqdm's when it is installed, else a line on stderr). Ctrl-C
+    /// interrupts the wait (not the run).
+    #[pyo3(signature = (timeout=None, *, progress=None))]
+    fn wait<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        progress: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let timeout = timeout.map(Duration::try_from_secs_f64).transpose().map_err(|err| {
             crate::errors::validation("timeout", format!("not a number of seconds: {err}"))
         })?;
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        if let Some(progress) = progress {
+            self.follow(py, deadline, progress)?;
+        }
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         let finished =
-            wait_in_slices(py, timeout, |slice| self.run.wait_timeout(slice).into_py_result())?;
+            wait_in_slices(py, left, |slice| self.run.wait_timeout(slice).into_py_result())?;
         match finished {
             Some(run) => to_py(py, &run),
             None => Err(PyTimeoutError::new_err(format!(
@@ -71,6 +118,11 @@ impl Run {
                 timeout.unwrap_or_default()
             ))),
         }
+    }
+
+    /// Its history as a pandas DataFrame, one row per epoch (needs pandas).
+    fn history_frame<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.get(py)?.call_method0("history_frame")
     }
 
     /// Asks the run to stop (a running one stops within one batch) and returns it.

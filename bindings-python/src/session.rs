@@ -1,15 +1,13 @@
 //! `Session`: a signed-in user's operations, each one call into `modelyard::blocking` with the
 //! GIL released, plus the conversion of its arguments and result.
 
-use modelyard::{
-    DatasetId, LayerSpec, ModelId, ModelRequest, NotificationId, Optimizer, RunId, Task,
-    TrainParams, Upload, blocking,
-};
+use modelyard::{DatasetId, ModelArchive, ModelId, NotificationId, Prediction, RunId, blocking};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use serde_json::{Map, Value};
 
-use crate::errors::{IntoPyResult, validation};
+use crate::convert::{self, Rows, TrainArgs, id};
+use crate::errors::IntoPyResult;
+use crate::interrupt::wait_in_slices;
 use crate::run::Run;
 use crate::views::{make_view, to_py};
 
@@ -23,17 +21,6 @@ impl Session {
     pub fn new(session: blocking::Session) -> Self {
         Self { session }
     }
-}
-
-/// An id given as a string; a malformed one is not found, as an unknown one is.
-fn id<T: std::str::FromStr<Err = modelyard::Error>>(value: &str) -> PyResult<T> {
-    value.parse().into_py_result()
-}
-
-/// A Python value as JSON, or a `ValidationError` naming `field`.
-fn json(field: &str, value: &Bound<'_, PyAny>) -> PyResult<Value> {
-    pythonize::depythonize(value)
-        .map_err(|err| validation(field, format!("not a plain value: {err}")))
 }
 
 #[pymethods]
@@ -84,23 +71,15 @@ impl Session {
         data: Option<&Bound<'py, PyAny>>,
         frame: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let filename = format!("{}.csv", name.unwrap_or("data"));
-        let source = match (path, data, frame) {
-            (Some(path), None, None) => Upload::path(path),
-            (None, Some(data), None) => match data.extract::<Vec<u8>>() {
-                Ok(bytes) => Upload::bytes(filename, bytes),
-                Err(_) => Upload::bytes(filename, data.extract::<String>()?.into_bytes()),
-            },
-            (None, None, Some(frame)) => {
-                let kwargs = PyDict::new(py);
-                kwargs.set_item("index", false)?;
-                let csv: String = frame.call_method("to_csv", (), Some(&kwargs))?.extract()?;
-                Upload::bytes(filename, csv.into_bytes())
-            }
-            _ => return Err(validation("data", "give exactly one of path=, data= or frame=")),
-        };
-        let dataset = py.detach(|| self.session.upload_dataset(name, source)).into_py_result()?;
-        to_py(py, &dataset)
+        let source = convert::upload(py, name, path, data, frame)?;
+        // A task waited in slices: Ctrl-C during a long upload raises `KeyboardInterrupt`
+        // within a slice, and the abandoned upload stores nothing.
+        let session = self.session.as_async().clone();
+        let name = name.map(str::to_owned);
+        let task = self
+            .session
+            .spawn(async move { session.upload_dataset(name.as_deref(), source).await });
+        to_py(py, &interruptible(py, task.into_py_result()?)?)
     }
 
     /// The user's datasets, newest first.
@@ -148,18 +127,7 @@ impl Session {
         task: Option<String>,
         layers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let task: Option<Task> = task
-            .map(|task| modelyard::json::field_from_value("task", Value::String(task)))
-            .transpose()
-            .into_py_result()?;
-        let layers: Option<Vec<LayerSpec>> = layers
-            .map(|layers| {
-                modelyard::json::field_from_value("layers", json("layers", layers)?)
-                    .into_py_result()
-            })
-            .transpose()?;
-        let request =
-            ModelRequest { name, dataset_id: id(dataset_id)?, target, features, task, layers };
+        let request = convert::model_request(name, dataset_id, target, features, task, layers)?;
         to_py(py, &py.detach(|| self.session.create_model(request)).into_py_result()?)
     }
 
@@ -208,35 +176,18 @@ impl Session {
         early_stopping: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Run> {
         let id: ModelId = id(model_id)?;
-        let mut params = TrainParams::default();
-        params.epochs = epochs.unwrap_or(params.epochs);
-        params.batch_size = batch_size.unwrap_or(params.batch_size);
-        params.learning_rate = learning_rate.unwrap_or(params.learning_rate);
-        params.momentum = momentum.unwrap_or(params.momentum);
-        params.weight_decay = weight_decay.unwrap_or(params.weight_decay);
-        params.validation_split = validation_split.unwrap_or(params.validation_split);
-        params.seed = seed.unwrap_or(params.seed);
-        if let Some(optimizer) = optimizer {
-            params.optimizer = modelyard::json::field_from_value::<Optimizer>(
-                "optimizer",
-                Value::String(optimizer),
-            )
-            .into_py_result()?;
+        let params = TrainArgs {
+            epochs,
+            batch_size,
+            learning_rate,
+            optimizer,
+            momentum,
+            weight_decay,
+            validation_split,
+            seed,
+            early_stopping,
         }
-        if let Some(early_stopping) = early_stopping {
-            let mut value = json("early_stopping", early_stopping)?;
-            if value.is_number() {
-                value = serde_json::json!({ "patience": value });
-            }
-            // The facade's serde names are camelCase; Python's keyword is snake_case.
-            if let Some(fields) = value.as_object_mut()
-                && let Some(min_delta) = fields.remove("min_delta")
-            {
-                fields.insert("minDelta".into(), min_delta);
-            }
-            params.early_stopping =
-                Some(modelyard::json::field_from_value("early_stopping", value).into_py_result()?);
-        }
+        .params()?;
         let run = py.detach(|| self.session.train(id, params)).into_py_result()?;
         Ok(Run::new(run))
     }
@@ -261,8 +212,23 @@ impl Session {
         rows: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
-        let rows = self.rows(py, id, rows)?;
-        to_py(py, &py.detach(|| self.session.predict(id, &rows)).into_py_result()?)
+        let rows = Rows::from_py(py, rows)?;
+        to_py(py, &py.detach(|| self.predictions(id, rows)).into_py_result()?)
+    }
+
+    /// Class probabilities of `rows` (as `predict` takes them) as a numpy array of shape
+    /// `(rows, classes)`, columns in the sorted order of the class labels (needs numpy).
+    fn predict_proba<'py>(
+        &self,
+        py: Python<'py>,
+        model_id: &str,
+        rows: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id: ModelId = id(model_id)?;
+        let rows = Rows::from_py(py, rows)?;
+        let predictions = py.detach(|| self.predictions(id, rows)).into_py_result()?;
+        let probabilities = convert::probabilities(&predictions)?;
+        py.import("numpy")?.call_method1("asarray", (probabilities, "float64"))
     }
 
     /// Scores a model on a dataset holding its features and target.
@@ -273,7 +239,9 @@ impl Session {
         dataset_id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (model, dataset): (ModelId, DatasetId) = (id(model_id)?, id(dataset_id)?);
-        to_py(py, &py.detach(|| self.session.evaluate(model, dataset)).into_py_result()?)
+        let session = self.session.as_async().clone();
+        let task = self.session.spawn(async move { session.evaluate(model, dataset).await });
+        to_py(py, &interruptible(py, task.into_py_result()?)?)
     }
 
     /// The trained model as a zip archive (`weights.safetensors`, `model.json`): `filename`,
@@ -281,11 +249,7 @@ impl Session {
     fn model_archive<'py>(&self, py: Python<'py>, model_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
         let archive = py.detach(|| self.session.model_archive(id)).into_py_result()?;
-        let fields = PyDict::new(py);
-        fields.set_item("filename", &archive.filename)?;
-        fields.set_item("files", to_py(py, &archive.files)?)?;
-        fields.set_item("data", PyBytes::new(py, &archive.zip))?;
-        make_view(py, "ModelArchive", fields)
+        archive_view(py, &archive)
     }
 
     /// The user's notifications, newest first.
@@ -317,54 +281,27 @@ impl Session {
 }
 
 impl Session {
-    /// `rows` as JSON objects: a DataFrame through pandas' own JSON writer (NaN as missing), a
-    /// 2-D array zipped with the model's feature names, a list of dicts as it is.
-    fn rows(
-        &self,
-        py: Python<'_>,
-        model: ModelId,
-        rows: &Bound<'_, PyAny>,
-    ) -> PyResult<Vec<Map<String, Value>>> {
-        if rows.hasattr("to_json")? && rows.hasattr("columns")? {
-            let kwargs = PyDict::new(py);
-            kwargs.set_item("orient", "records")?;
-            let records: String = rows.call_method("to_json", (), Some(&kwargs))?.extract()?;
-            return serde_json::from_str(&records)
-                .map_err(|err| validation("rows", format!("the DataFrame's JSON: {err}")));
-        }
-        if rows.hasattr("ndim")? && rows.hasattr("tolist")? {
-            if rows.getattr("ndim")?.extract::<usize>()? != 2 {
-                return Err(validation("rows", "a numpy array of rows must be 2-D"));
-            }
-            let values: Vec<Vec<Value>> = pythonize::depythonize(&rows.call_method0("tolist")?)
-                .map_err(|err| {
-                    validation("rows", format!("not an array of plain values: {err}"))
-                })?;
-            let features = py.detach(|| self.session.model(model)).into_py_result()?.features;
-            return values
-                .into_iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    if row.len() != features.len() {
-                        return Err(validation(
-                            "rows",
-                            format!(
-                                "row {i} has {} values; the model reads {} features {:?}",
-                                row.len(),
-                                features.len(),
-                                features
-                            ),
-                        ));
-                    }
-                    Ok(features.iter().cloned().zip(row).collect())
-                })
-                .collect();
-        }
-        pythonize::depythonize(rows).map_err(|err| {
-            validation(
-                "rows",
-                format!("expected a list of dicts, a DataFrame or a 2-D array: {err}"),
-            )
-        })
+    /// Predicts `rows`, reading the model's feature names first when a matrix needs them.
+    fn predictions(&self, model: ModelId, rows: Rows) -> modelyard::Result<Vec<Prediction>> {
+        let features =
+            if rows.needs_features() { self.session.model(model)?.features } else { Vec::new() };
+        self.session.predict(model, &rows.into_records(&features)?)
     }
+}
+
+/// The `ModelArchive` view of an archive: `filename`, `files` and the zip's bytes in `data`.
+pub fn archive_view<'py>(py: Python<'py>, archive: &ModelArchive) -> PyResult<Bound<'py, PyAny>> {
+    let fields = PyDict::new(py);
+    fields.set_item("filename", &archive.filename)?;
+    fields.set_item("files", to_py(py, &archive.files)?)?;
+    fields.set_item("data", PyBytes::new(py, &archive.zip))?;
+    make_view(py, "ModelArchive", fields)
+}
+
+/// Waits for `task` in slices with the GIL released; Ctrl-C raises `KeyboardInterrupt` within a
+/// slice and drops the task, which aborts the call.
+fn interruptible<T: Send + 'static>(py: Python<'_>, mut task: blocking::Task<T>) -> PyResult<T> {
+    let done = wait_in_slices(py, None, |slice| task.wait_timeout(slice).into_py_result())?;
+    done.ok_or_else(|| modelyard::Error::internal("a wait without a timeout timed out"))
+        .into_py_result()
 }

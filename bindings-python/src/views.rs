@@ -80,3 +80,17 @@ fn snake_case(name: &str) -> String {
     }
     snake
 }
+
+/// A value converted as [`to_py`] does once it reaches Python: what an asyncio call resolves
+/// to (pyo3-async-runtimes converts a coroutine's result with the GIL, after the async call).
+pub struct View<T>(pub T);
+
+impl<'py, T: Serialize> IntoPyObject<'py> for View<T> {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        to_py(py, &self.0)
+    }
+}

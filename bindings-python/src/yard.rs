@@ -1,10 +1,10 @@
 //! `modelyard.open(...)` and the `Modelyard` it returns.
 
-use modelyard::{ConfigSpec, blocking};
+use modelyard::blocking;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::errors::{IntoPyResult, validation};
+use crate::errors::IntoPyResult;
 use crate::session::Session;
 
 /// An open Modelyard. `with modelyard.open(...) as yard:` closes it at the end of the block.
@@ -22,22 +22,7 @@ pub fn open(
     url: Option<String>,
     settings: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Modelyard> {
-    let mut map = serde_json::Map::new();
-    if let Some(settings) = settings {
-        for (key, value) in settings.iter() {
-            let key: String = key.extract()?;
-            let value: serde_json::Value = pythonize::depythonize(&value)
-                .map_err(|err| validation(&key, format!("not a plain value: {err}")))?;
-            map.insert(key, value);
-        }
-    }
-    if let Some(url) = url {
-        if map.contains_key("store") {
-            return Err(validation("store", "given twice: as the URL and as store="));
-        }
-        map.insert("store".into(), url.into());
-    }
-    let spec = ConfigSpec::from_map(map).into_py_result()?;
+    let spec = crate::convert::spec(url, settings)?;
     let yard = py.detach(|| blocking::Modelyard::open(spec)).into_py_result()?;
     Ok(Modelyard { yard })
 }

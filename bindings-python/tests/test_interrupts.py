@@ -63,3 +63,60 @@ def test_sigint_interrupts_a_wait_within_200_ms(tmp_path, how):
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+UPLOAD_CHILD = textwrap.dedent(
+    """
+    import pathlib, sys, time
+    import modelyard
+
+    store, big = sys.argv[1:3]
+    blobs = pathlib.Path(store.removeprefix("sled://")) / "blobs"
+    with modelyard.open(store, jwt_secret={secret!r}) as yard:
+        ada = yard.register("ada", "ada@example.com", {password!r})
+        print("uploading", flush=True)
+        try:
+            ada.upload_dataset("big", path=big)
+            print("finished", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic(), flush=True)
+        # The store is as before the upload: no dataset, and no file left once the abandoned
+        # upload has been cleaned up.
+        deadline = time.monotonic() + 10
+        while any(p.is_file() for p in blobs.rglob("*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        files = [str(p) for p in blobs.rglob("*") if p.is_file()]
+        print("left", len(ada.datasets()), len(files), flush=True)
+    """
+).format(secret=SECRET, password=PASSWORD)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
+def test_sigint_interrupts_a_long_upload_and_stores_nothing(tmp_path):
+    # About 20 MB: seconds of parsing in a test build, far longer than the 0.3 s before SIGINT.
+    big = tmp_path / "big.csv"
+    row = ",".join(f"{i * 0.37:.3f}" for i in range(20)) + "\n"
+    with big.open("w") as out:
+        out.write(",".join(f"c{i}" for i in range(20)) + "\n")
+        out.write(row * (20_000_000 // len(row)))
+    child = subprocess.Popen(
+        [sys.executable, "-c", UPLOAD_CHILD, f"sled://{tmp_path / 'data'}", str(big)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "uploading"
+        time.sleep(0.3)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        line = child.stdout.readline().split()
+        assert line and line[0] == "interrupted", line
+        latency = float(line[1]) - sent
+        print(f"KeyboardInterrupt in upload_dataset() after {latency * 1000:.0f} ms")
+        assert latency < LIMIT_SECS, f"KeyboardInterrupt after {latency * 1000:.0f} ms"
+        assert child.stdout.readline().split() == ["left", "0", "0"]
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -5,7 +5,7 @@ import pytest
 
 import modelyard
 
-from conftest import iris_split
+from conftest import IRIS, PASSWORD, SECRET, iris_split
 
 
 @pytest.fixture
@@ -114,3 +114,82 @@ def test_another_python_thread_keeps_running_during_training(ada, iris_model):
         counter.join()
     # A thread blocked on the GIL would count (almost) nothing during the wait.
     assert ticks >= elapsed * 100, (ticks, elapsed)
+
+
+def test_wait_hands_every_event_to_a_progress_callback(ada, iris_model):
+    seen = []
+    finished = ada.train(iris_model.id, epochs=6).wait(progress=seen.append)
+    assert finished.status == "completed"
+    assert [event.metrics.epoch for event in seen if event.type == "epoch"] == list(range(1, 7))
+    assert seen[-1].type == "status" and seen[-1].status == "completed"
+
+
+def test_wait_draws_a_progress_bar(ada, iris_model, capsys, monkeypatch):
+    # tqdm when it is installed...
+    pytest.importorskip("tqdm")
+    ada.train(iris_model.id, epochs=5).wait(progress=True)
+    assert "5/5" in capsys.readouterr().err
+    # ...else one line on stderr.
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)
+    ada.train(iris_model.id, epochs=4).wait(progress=True)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "completed" in err and "loss=" in err
+
+
+def test_a_failing_progress_callback_raises_in_the_caller(ada, iris_model):
+    def broken(event):
+        raise RuntimeError("the callback broke")
+
+    run = ada.train(iris_model.id, epochs=3)
+    with pytest.raises(RuntimeError, match="the callback broke"):
+        run.wait(progress=broken)
+    assert run.wait(timeout=30).status == "completed"
+
+
+def test_predict_proba_and_history_frame_are_numpy_and_pandas(ada, iris_model):
+    numpy = pytest.importorskip("numpy")
+    pandas = pytest.importorskip("pandas")
+    run = ada.train(iris_model.id, epochs=60)
+    run.wait()
+    rows = numpy.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
+    probabilities = ada.predict_proba(iris_model.id, rows)
+    assert isinstance(probabilities, numpy.ndarray)
+    assert probabilities.shape == (2, 3) and probabilities.dtype == numpy.float64
+    assert numpy.allclose(probabilities.sum(axis=1), 1.0)
+    # Columns in the sorted order of the labels: setosa, versicolor, virginica.
+    assert list(probabilities.argmax(axis=1)) == [0, 2]
+    frame = run.history_frame()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame["epoch"]) == list(range(1, 61)) and "loss" in frame.columns
+
+
+def test_two_threads_train_at_once(yard, iris_model):
+    # Two users, each in a thread of their own, train at the same time on one yard.
+    sessions = [
+        yard.login("ada@example.com", PASSWORD),
+        yard.register("bob", "bob@example.com", PASSWORD),
+    ]
+    bob_data = sessions[1].upload_dataset(path=IRIS)
+    models = [iris_model, sessions[1].create_model("bob mlp", bob_data.id, "species")]
+    results = [None, None]
+
+    def train(i):
+        results[i] = sessions[i].train(models[i].id, epochs=40).wait(timeout=120)
+
+    threads = [threading.Thread(target=train, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [result.status for result in results] == ["completed", "completed"]
+    assert [len(result.history) for result in results] == [40, 40]
+
+
+def test_the_same_directory_opens_twice_in_one_process(store, iris_model, ada):
+    # A second open of the directory a live yard holds shares that yard's stores.
+    with modelyard.open(store, jwt_secret=SECRET) as again:
+        same = again.login("ada@example.com", PASSWORD)
+        assert [model.id for model in same.models()] == [iris_model.id]
+        assert same.train(iris_model.id, epochs=2).wait(timeout=60).status == "completed"
+    # Closing the second leaves the first working.
+    assert [model.id for model in ada.models()] == [iris_model.id]

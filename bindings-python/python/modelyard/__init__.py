@@ -11,10 +11,11 @@ store.
 
 Everything a call returns is a read-only view (``Dataset``, ``Model``, ``TrainingRun``...) with
 snake_case attributes, a readable ``repr`` and ``to_dict()``; ids are strings. Errors are
-``ModelyardError`` subclasses carrying ``.code``.
+``ModelyardError`` subclasses carrying ``.code``. ``modelyard.aio`` has the same API as
+coroutines, for asyncio programs.
 """
 
-from . import _native, _views
+from . import _native, _views, aio
 from ._native import (
     AuthError,
     ConflictError,
