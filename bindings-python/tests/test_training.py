@@ -1,3 +1,4 @@
+import sys
 import threading
 import time
 
@@ -124,13 +125,14 @@ def test_wait_hands_every_event_to_a_progress_callback(ada, iris_model):
     assert seen[-1].type == "status" and seen[-1].status == "completed"
 
 
-def test_wait_draws_a_progress_bar(ada, iris_model, capsys, monkeypatch):
-    # tqdm when it is installed...
+def test_wait_draws_tqdms_bar_when_it_is_installed(ada, iris_model, capsys):
     pytest.importorskip("tqdm")
     ada.train(iris_model.id, epochs=5).wait(progress=True)
     assert "5/5" in capsys.readouterr().err
-    # ...else one line on stderr.
-    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)
+
+
+def test_wait_draws_a_line_on_stderr_without_tqdm(ada, iris_model, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # `import tqdm.auto` fails
     ada.train(iris_model.id, epochs=4).wait(progress=True)
     err = capsys.readouterr().err
     assert "4/4" in err and "completed" in err and "loss=" in err
