@@ -9,7 +9,6 @@ use std::cell::OnceCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -90,6 +89,22 @@ where
 /// A facade call's result, or its error as the Python exception.
 async fn call<T>(future: impl Future<Output = modelyard::Result<T>>) -> PyResult<View<T>> {
     future.await.map(View).into_py_result()
+}
+
+/// A facade call on a clone of `handle` (a session or a run) as a coroutine resolving to the
+/// result's view, on `yard`'s runtime.
+fn resolve<'py, H, T, F>(
+    py: Python<'py>,
+    yard: &blocking::Modelyard,
+    handle: &H,
+    future: impl FnOnce(H) -> F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    H: Clone,
+    T: serde::Serialize + Send + 'static,
+    F: Future<Output = modelyard::Result<T>> + Send + 'static,
+{
+    coroutine(py, &yard.runtime(), call(future(handle.clone())))
 }
 
 /// Opens a store without blocking the event loop: `await modelyard.aio.open("sled://./data")`
@@ -203,9 +218,7 @@ impl AsyncModelyard {
     }
 
     fn __reduce__(&self) -> PyResult<()> {
-        Err(pyo3::exceptions::PyTypeError::new_err(
-            "a Modelyard is a live handle and cannot be pickled: open the store again instead",
-        ))
+        Err(crate::errors::not_picklable("Modelyard"))
     }
 }
 
@@ -218,20 +231,6 @@ pub struct AsyncSession {
 }
 
 impl AsyncSession {
-    /// `future` of the session as a coroutine resolving to its result's view.
-    fn call<'py, T, F>(
-        &self,
-        py: Python<'py>,
-        future: impl FnOnce(modelyard::Session) -> F,
-    ) -> PyResult<Bound<'py, PyAny>>
-    where
-        T: serde::Serialize + Send + 'static,
-        F: Future<Output = modelyard::Result<T>> + Send + 'static,
-    {
-        let future = future(self.session.clone());
-        coroutine(py, &self.yard.runtime(), call(future))
-    }
-
     fn handle(&self, run: modelyard::Result<modelyard::Run>) -> PyResult<AsyncRun> {
         Ok(AsyncRun { run: run.into_py_result()?, yard: self.yard.clone() })
     }
@@ -259,12 +258,12 @@ impl AsyncSession {
 
     /// The signed-in user, read now.
     fn me<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |s| async move { s.me().await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.me().await })
     }
 
     /// Ends this session: its token is refused from now on.
     fn logout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |s| async move { s.logout().await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.logout().await })
     }
 
     /// Changes the password; every token of the user, this one included, stops working.
@@ -274,7 +273,9 @@ impl AsyncSession {
         current: String,
         new: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |s| async move { s.change_password(&current, &new).await })
+        resolve(py, &self.yard, &self.session, |s| async move {
+            s.change_password(&current, &new).await
+        })
     }
 
     /// Uploads a CSV dataset from exactly one of `path`, `data` or `frame`.
@@ -288,18 +289,20 @@ impl AsyncSession {
         frame: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let source = convert::upload(py, name.as_deref(), path, data, frame)?;
-        self.call(py, |s| async move { s.upload_dataset(name.as_deref(), source).await })
+        resolve(py, &self.yard, &self.session, |s| async move {
+            s.upload_dataset(name.as_deref(), source).await
+        })
     }
 
     /// The user's datasets, newest first.
     fn datasets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |s| async move { s.datasets().await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.datasets().await })
     }
 
     /// One dataset.
     fn dataset<'py>(&self, py: Python<'py>, dataset_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id: DatasetId = id(dataset_id)?;
-        self.call(py, |s| async move { s.dataset(id).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.dataset(id).await })
     }
 
     /// A dataset's first `limit` rows.
@@ -311,7 +314,7 @@ impl AsyncSession {
         limit: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: DatasetId = id(dataset_id)?;
-        self.call(py, |s| async move { s.preview(id, limit).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.preview(id, limit).await })
     }
 
     /// Deletes a dataset; `ConflictError` while a model uses it.
@@ -321,7 +324,7 @@ impl AsyncSession {
         dataset_id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: DatasetId = id(dataset_id)?;
-        self.call(py, |s| async move { s.delete_dataset(id).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.delete_dataset(id).await })
     }
 
     /// Creates a model, as `Session.create_model` does.
@@ -338,30 +341,30 @@ impl AsyncSession {
         layers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = convert::model_request(name, dataset_id, target, features, task, layers)?;
-        self.call(py, |s| async move { s.create_model(request).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.create_model(request).await })
     }
 
     /// The user's models, newest first.
     fn models<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |s| async move { s.models().await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.models().await })
     }
 
     /// One model.
     fn model<'py>(&self, py: Python<'py>, model_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
-        self.call(py, |s| async move { s.model(id).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.model(id).await })
     }
 
     /// A model's layers, output shapes and parameter counts.
     fn summary<'py>(&self, py: Python<'py>, model_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
-        self.call(py, |s| async move { s.summary(id).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.summary(id).await })
     }
 
     /// Deletes a model; `ConflictError` while it trains.
     fn delete_model<'py>(&self, py: Python<'py>, model_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
-        self.call(py, |s| async move { s.delete_model(id).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.delete_model(id).await })
     }
 
     /// Queues a training run, as `Session.train` does; resolves to an `aio.Run`.
@@ -406,7 +409,7 @@ impl AsyncSession {
 
     /// The user's runs, newest first.
     fn runs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |s| async move { s.runs().await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.runs().await })
     }
 
     /// A handle on one of the user's runs.
@@ -428,7 +431,7 @@ impl AsyncSession {
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
         let rows = Rows::from_py(py, rows)?;
-        self.call(py, |s| async move {
+        resolve(py, &self.yard, &self.session, |s| async move {
             let features =
                 if rows.needs_features() { s.model(id).await?.features } else { Vec::new() };
             s.predict(id, &rows.into_records(&features)?).await
@@ -443,7 +446,7 @@ impl AsyncSession {
         dataset_id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (model, dataset): (ModelId, DatasetId) = (id(model_id)?, id(dataset_id)?);
-        self.call(py, |s| async move { s.evaluate(model, dataset).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.evaluate(model, dataset).await })
     }
 
     /// The trained model as a zip archive, as `Session.model_archive` gives it.
@@ -458,7 +461,7 @@ impl AsyncSession {
 
     /// The user's notifications, newest first.
     fn notifications<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |s| async move { s.notifications().await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.notifications().await })
     }
 
     /// Marks a notification read and resolves to it.
@@ -468,7 +471,7 @@ impl AsyncSession {
         notification_id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: NotificationId = id(notification_id)?;
-        self.call(py, |s| async move { s.mark_read(id).await })
+        resolve(py, &self.yard, &self.session, |s| async move { s.mark_read(id).await })
     }
 
     fn __repr__(&self) -> String {
@@ -477,10 +480,7 @@ impl AsyncSession {
     }
 
     fn __reduce__(&self) -> PyResult<()> {
-        Err(pyo3::exceptions::PyTypeError::new_err(
-            "a Session is a live handle and cannot be pickled: pickle session.token and call \
-             yard.session(token) instead",
-        ))
+        Err(crate::errors::not_picklable("Session"))
     }
 }
 
@@ -505,21 +505,6 @@ pub struct AsyncRun {
     yard: blocking::Modelyard,
 }
 
-impl AsyncRun {
-    fn call<'py, T, F>(
-        &self,
-        py: Python<'py>,
-        future: impl FnOnce(modelyard::Run) -> F,
-    ) -> PyResult<Bound<'py, PyAny>>
-    where
-        T: serde::Serialize + Send + 'static,
-        F: Future<Output = modelyard::Result<T>> + Send + 'static,
-    {
-        let future = future(self.run.clone());
-        coroutine(py, &self.yard.runtime(), call(future))
-    }
-}
-
 #[pymethods]
 impl AsyncRun {
     /// The run's id.
@@ -530,17 +515,17 @@ impl AsyncRun {
 
     /// The run, read now.
     fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |run| async move { run.get().await })
+        resolve(py, &self.yard, &self.run, |run| async move { run.get().await })
     }
 
     /// Its status now.
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |run| async move { run.status().await })
+        resolve(py, &self.yard, &self.run, |run| async move { run.status().await })
     }
 
     /// Per-epoch metrics so far.
     fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |run| async move { run.history().await })
+        resolve(py, &self.yard, &self.run, |run| async move { run.history().await })
     }
 
     /// `async for event in run.events():` its history so far, then live epochs and status
@@ -557,9 +542,7 @@ impl AsyncRun {
     /// Cancelling the awaiting task stops the wait, not the run.
     #[pyo3(signature = (timeout=None))]
     fn wait<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        let timeout = timeout.map(Duration::try_from_secs_f64).transpose().map_err(|err| {
-            crate::errors::validation("timeout", format!("not a number of seconds: {err}"))
-        })?;
+        let timeout = crate::convert::timeout(timeout)?;
         let run = self.run.clone();
         coroutine(py, &self.yard.runtime(), async move {
             let Some(timeout) = timeout else { return call(run.wait()).await };
@@ -575,7 +558,7 @@ impl AsyncRun {
 
     /// Asks the run to stop and resolves to it.
     fn cancel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, |run| async move { run.cancel().await })
+        resolve(py, &self.yard, &self.run, |run| async move { run.cancel().await })
     }
 
     fn __repr__(&self) -> String {
@@ -583,10 +566,7 @@ impl AsyncRun {
     }
 
     fn __reduce__(&self) -> PyResult<()> {
-        Err(pyo3::exceptions::PyTypeError::new_err(
-            "a Run is a live handle and cannot be pickled: pickle run.id and call \
-             session.run(id) instead",
-        ))
+        Err(crate::errors::not_picklable("Run"))
     }
 }
 

@@ -21,6 +21,14 @@ pub fn json(field: &str, value: &Bound<'_, PyAny>) -> PyResult<Value> {
         .map_err(|err| validation(field, format!("not a plain value: {err}")))
 }
 
+/// A `timeout=` in seconds as a duration; negative, NaN or huge is a `ValidationError`.
+pub fn timeout(seconds: Option<f64>) -> PyResult<Option<std::time::Duration>> {
+    seconds
+        .map(std::time::Duration::try_from_secs_f64)
+        .transpose()
+        .map_err(|err| validation("timeout", format!("not a number of seconds: {err}")))
+}
+
 /// `open(url, **settings)`: the settings as a `ConfigSpec`, the URL as its `store`.
 pub fn spec(url: Option<String>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<ConfigSpec> {
     let mut map = Map::new();

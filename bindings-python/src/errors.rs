@@ -148,3 +148,16 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub fn validation(field: &str, message: impl Into<String>) -> PyErr {
     to_py_err(Error::validation(field, message))
 }
+
+/// The refusal to pickle a live handle, with what to pickle instead: `handle` is `"Modelyard"`,
+/// `"Session"` or `"Run"` (sync and asyncio alike).
+pub fn not_picklable(handle: &str) -> PyErr {
+    let instead = match handle {
+        "Session" => "pickle session.token and call yard.session(token) instead",
+        "Run" => "pickle run.id and call session.run(id) instead",
+        _ => "open the store again instead",
+    };
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "a {handle} is a live handle and cannot be pickled: {instead}"
+    ))
+}

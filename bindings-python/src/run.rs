@@ -1,7 +1,7 @@
 //! `Run` and its live `RunEvents`: waits cut into slices so Ctrl-C and other threads get through.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use modelyard::blocking::{self, Next, RunEvents as Events};
 use pyo3::exceptions::{PyStopIteration, PyTimeoutError};
@@ -100,9 +100,7 @@ impl Run {
         timeout: Option<f64>,
         progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let timeout = timeout.map(Duration::try_from_secs_f64).transpose().map_err(|err| {
-            crate::errors::validation("timeout", format!("not a number of seconds: {err}"))
-        })?;
+        let timeout = crate::convert::timeout(timeout)?;
         let deadline = timeout.map(|timeout| Instant::now() + timeout);
         if let Some(progress) = progress {
             self.follow(py, deadline, progress)?;
@@ -135,10 +133,7 @@ impl Run {
     }
 
     fn __reduce__(&self) -> PyResult<()> {
-        Err(pyo3::exceptions::PyTypeError::new_err(
-            "a Run is a live handle and cannot be pickled: pickle run.id and call \
-             session.run(id) instead",
-        ))
+        Err(crate::errors::not_picklable("Run"))
     }
 }
 

@@ -273,10 +273,7 @@ impl Session {
     }
 
     fn __reduce__(&self) -> PyResult<()> {
-        Err(pyo3::exceptions::PyTypeError::new_err(
-            "a Session is a live handle and cannot be pickled: pickle session.token and call \
-             yard.session(token) instead",
-        ))
+        Err(crate::errors::not_picklable("Session"))
     }
 }
 

@@ -78,8 +78,6 @@ impl Modelyard {
     }
 
     fn __reduce__(&self) -> PyResult<()> {
-        Err(pyo3::exceptions::PyTypeError::new_err(
-            "a Modelyard is a live handle and cannot be pickled: open the store again instead",
-        ))
+        Err(crate::errors::not_picklable("Modelyard"))
     }
 }
