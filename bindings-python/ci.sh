@@ -10,9 +10,13 @@ trap 'rm -rf "$venv"' EXIT
 "$PYTHON" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 # Users' installs build the `bindings` profile (pyproject.toml). Here the module is built in
-# cargo's `dev` profile instead, whose dependencies (opt-level 2) the Rust test step has mostly
-# built already in the shared target dir: CI does not optimise the whole stack a third time.
+# cargo's `dev` profile instead (dependencies at opt-level 2): CI does not optimise the whole
+# stack a third time.
 export MATURIN_PEP517_ARGS="${MATURIN_PEP517_ARGS:---profile dev}"
+# The host triple, named: napi's CLI always passes `--target`, which puts artifacts in a directory
+# of their own, so the Python module is built the same way and the two bindings (same features)
+# share every dependency instead of each compiling the stack.
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
 started=$SECONDS
 "$venv/bin/python" -m pip install --quiet ./bindings-python
 echo "pip install ./bindings-python: $((SECONDS - started)) s"

@@ -358,6 +358,14 @@ fn open_async_works_from_any_executor_and_its_yard_serves_async_code() {
     };
     let finished = futures::executor::block_on(trained).unwrap().unwrap();
     assert_eq!(finished.status, RunStatus::Completed);
+    // Or spawned from anywhere, the task holding the runtime: a timer works there.
+    let slept = runtime
+        .spawn(async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            "slept"
+        })
+        .unwrap();
+    assert_eq!(futures::executor::block_on(slept).unwrap(), "slept");
     yard.close().unwrap();
 }
 

@@ -107,6 +107,21 @@ impl RuntimeShare {
     pub fn enter(&self) -> Result<EnterGuard<'_>> {
         self.runtime.enter()
     }
+
+    /// Runs `future` as a task of this runtime, from any thread or executor (spawning never
+    /// blocks), holding a share until it ends. The handle can be awaited anywhere; dropping it
+    /// detaches the task. `Unavailable` in a child after `fork()`.
+    pub fn spawn<F>(&self, future: F) -> Result<JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let held = self.clone();
+        self.runtime.spawn_anywhere(async move {
+            let _held = held;
+            future.await
+        })
+    }
 }
 
 impl std::fmt::Debug for RuntimeShare {

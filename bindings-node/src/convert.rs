@@ -1,0 +1,78 @@
+//! JavaScript arguments as the facade's inputs: the one place each is converted.
+
+use modelyard::{ConfigSpec, Error, ModelRequest, TrainParams, Upload};
+use napi::Either;
+use napi::bindgen_prelude::Uint8Array;
+use serde_json::{Map, Value};
+
+use crate::errors::validation;
+
+/// An id given as a string; a malformed one is not found, as an unknown one is.
+pub fn id<T: std::str::FromStr<Err = Error>>(value: &str) -> modelyard::Result<T> {
+    value.parse()
+}
+
+/// `open(url)` or `open({ store, cache, jwtSecret, workers, ... })`: the options are
+/// `ConfigSpec`'s settings with camelCase keys.
+pub fn spec(target: Value) -> modelyard::Result<ConfigSpec> {
+    let options = match target {
+        Value::String(url) => {
+            return ConfigSpec::from_map(Map::from_iter([("store".into(), url.into())]));
+        }
+        Value::Object(options) => options,
+        _ => return Err(validation("options", "expected a store URL or an options object")),
+    };
+    let snake: Map<String, Value> =
+        options.into_iter().map(|(key, value)| (snake_case(&key), value)).collect();
+    // Its errors name snake_case keys; errors.rs puts every name back in camelCase.
+    ConfigSpec::from_map(snake)
+}
+
+/// An upload from a file path or from bytes (`Buffer` or `Uint8Array`, copied once).
+pub fn upload(name: Option<&str>, source: Either<String, Uint8Array>) -> Upload {
+    match source {
+        Either::A(path) => Upload::path(path),
+        Either::B(bytes) => {
+            Upload::bytes(format!("{}.csv", name.unwrap_or("data")), bytes.to_vec())
+        }
+    }
+}
+
+/// `createModel({ name, datasetId, target, features?, task?, layers? })`.
+pub fn model_request(request: Value) -> modelyard::Result<ModelRequest> {
+    modelyard::json::from_value(request)
+}
+
+/// `train(modelId, { epochs, batchSize, ... })`: every setting left out keeps its default.
+pub fn train_params(params: Option<Map<String, Value>>) -> modelyard::Result<TrainParams> {
+    TrainParams::from_json_map(params.unwrap_or_default())
+}
+
+/// `predict(modelId, rows)`: an array of objects keyed by column name.
+pub fn rows(rows: Value) -> modelyard::Result<Vec<Map<String, Value>>> {
+    modelyard::json::field_from_value("rows", rows)
+}
+
+/// A `limit` or similar count: a whole number >= 0.
+pub fn count(field: &str, value: f64) -> modelyard::Result<usize> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= usize::MAX as f64 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(value as usize)
+    } else {
+        Err(validation(field, format!("expected a whole number >= 0, got {value}")))
+    }
+}
+
+/// `jwtSecret` -> `jwt_secret`.
+fn snake_case(name: &str) -> String {
+    let mut snake = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            snake.push('_');
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    snake
+}

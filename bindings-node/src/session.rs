@@ -1,0 +1,339 @@
+//! `Session`: a signed-in user's operations, each one facade call returning a Promise.
+
+use modelyard::{DatasetId, ModelId, NotificationId, RunId};
+use napi::JsValue;
+use napi::bindgen_prelude::{Buffer, JsObjectValue, Object, PromiseRaw, Uint8Array};
+use napi::{Either, Env, Unknown};
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use crate::convert::{self, id};
+use crate::run::Run;
+use crate::{promise, view};
+
+/// A signed-in user. Every call re-checks the token: after `logout()` the session is refused.
+#[napi]
+pub struct Session {
+    session: modelyard::Session,
+}
+
+impl Session {
+    pub fn new(session: modelyard::Session) -> Self {
+        Self { session }
+    }
+}
+
+#[napi]
+impl Session {
+    /// The access token, for `Authorization: Bearer <token>` or `yard.session(token)`.
+    #[napi(getter)]
+    pub fn token(&self) -> String {
+        self.session.token().to_owned()
+    }
+
+    /// Who is signed in (as of sign-in).
+    #[napi(getter, ts_return_type = "User")]
+    pub fn user<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
+        env.to_js_value(self.session.user())
+    }
+
+    /// When the token expires (an RFC 3339 timestamp).
+    #[napi(getter)]
+    pub fn expires_at(&self) -> String {
+        self.session.expires_at().to_string()
+    }
+
+    /// The signed-in user, read now.
+    #[napi(ts_return_type = "Promise<User>")]
+    pub fn me<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.me().await })
+    }
+
+    /// Ends this session: its token is refused from now on.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn logout<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.logout().await })
+    }
+
+    /// Changes the password; every token of the user, this one included, stops working.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn change_password<'env>(
+        &self,
+        env: &'env Env,
+        current: String,
+        new_password: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.change_password(&current, &new_password).await })
+    }
+
+    /// Uploads a CSV dataset from a file path or from bytes (`Buffer` or `Uint8Array`). Without
+    /// a name (`null`) it is named after the file (`iris` for `iris.csv`).
+    #[napi(ts_return_type = "Promise<Dataset>")]
+    pub fn upload_dataset<'env>(
+        &self,
+        env: &'env Env,
+        name: Option<String>,
+        source: Either<String, Uint8Array>,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let upload = convert::upload(name.as_deref(), source);
+        let session = self.session.clone();
+        view(env, async move { session.upload_dataset(name.as_deref(), upload).await })
+    }
+
+    /// The user's datasets, newest first.
+    #[napi(ts_return_type = "Promise<Dataset[]>")]
+    pub fn datasets<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.datasets().await })
+    }
+
+    /// One dataset.
+    #[napi(ts_return_type = "Promise<Dataset>")]
+    pub fn dataset<'env>(
+        &self,
+        env: &'env Env,
+        dataset_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: DatasetId = id(&dataset_id)?;
+            session.dataset(id).await
+        })
+    }
+
+    /// A dataset's header and first `limit` rows (default 10), cells as written.
+    #[napi(ts_return_type = "Promise<Preview>")]
+    pub fn preview<'env>(
+        &self,
+        env: &'env Env,
+        dataset_id: String,
+        limit: Option<f64>,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: DatasetId = id(&dataset_id)?;
+            let limit = convert::count("limit", limit.unwrap_or(10.0))?;
+            session.preview(id, limit).await
+        })
+    }
+
+    /// Deletes a dataset; `CONFLICT` while a model uses it.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete_dataset<'env>(
+        &self,
+        env: &'env Env,
+        dataset_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: DatasetId = id(&dataset_id)?;
+            session.delete_dataset(id).await
+        })
+    }
+
+    /// Creates a model predicting `target` from `features` (default: every usable column).
+    #[napi(ts_return_type = "Promise<Model>")]
+    pub fn create_model<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "ModelRequest")] request: Value,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.create_model(convert::model_request(request)?).await })
+    }
+
+    /// The user's models, newest first.
+    #[napi(ts_return_type = "Promise<Model[]>")]
+    pub fn models<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.models().await })
+    }
+
+    /// One model.
+    #[napi(ts_return_type = "Promise<Model>")]
+    pub fn model<'env>(
+        &self,
+        env: &'env Env,
+        model_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: ModelId = id(&model_id)?;
+            session.model(id).await
+        })
+    }
+
+    /// A model's layers, output shapes and parameter counts.
+    #[napi(ts_return_type = "Promise<ModelSummary>")]
+    pub fn summary<'env>(
+        &self,
+        env: &'env Env,
+        model_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: ModelId = id(&model_id)?;
+            session.summary(id).await
+        })
+    }
+
+    /// Deletes a model; `CONFLICT` while it trains.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete_model<'env>(
+        &self,
+        env: &'env Env,
+        model_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: ModelId = id(&model_id)?;
+            session.delete_model(id).await
+        })
+    }
+
+    /// Queues a training run and resolves to its `Run`; every setting left out keeps its
+    /// default, an unknown one is a `VALIDATION` error naming it.
+    #[napi(ts_return_type = "Promise<Run>")]
+    pub fn train<'env>(
+        &self,
+        env: &'env Env,
+        model_id: String,
+        #[napi(ts_arg_type = "TrainParams")] params: Option<Map<String, Value>>,
+    ) -> napi::Result<PromiseRaw<'env, Run>> {
+        let session = self.session.clone();
+        promise(
+            env,
+            async move {
+                let id: ModelId = id(&model_id)?;
+                session.train(id, convert::train_params(params)?).await
+            },
+            |_, run| Ok(Run::new(run)),
+        )
+    }
+
+    /// The user's runs, newest first.
+    #[napi(ts_return_type = "Promise<TrainingRun[]>")]
+    pub fn runs<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.runs().await })
+    }
+
+    /// A handle on one of the user's runs.
+    #[napi(ts_return_type = "Promise<Run>")]
+    pub fn run<'env>(&self, env: &'env Env, run_id: String) -> napi::Result<PromiseRaw<'env, Run>> {
+        let session = self.session.clone();
+        promise(
+            env,
+            async move {
+                let id: RunId = id(&run_id)?;
+                session.run(id).await
+            },
+            |_, run| Ok(Run::new(run)),
+        )
+    }
+
+    /// Predicts rows given as objects keyed by column name.
+    #[napi(ts_return_type = "Promise<Prediction[]>")]
+    pub fn predict<'env>(
+        &self,
+        env: &'env Env,
+        model_id: String,
+        #[napi(ts_arg_type = "Array<Record<string, string | number | boolean | null>>")]
+        rows: Value,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: ModelId = id(&model_id)?;
+            session.predict(id, &convert::rows(rows)?).await
+        })
+    }
+
+    /// Scores a model on a dataset holding its features and target.
+    #[napi(ts_return_type = "Promise<Evaluation>")]
+    pub fn evaluate<'env>(
+        &self,
+        env: &'env Env,
+        model_id: String,
+        dataset_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let model: ModelId = id(&model_id)?;
+            let dataset: DatasetId = id(&dataset_id)?;
+            session.evaluate(model, dataset).await
+        })
+    }
+
+    /// A dataset's whole CSV (formula-like cells neutralised) and a file name to save it under.
+    #[napi(ts_return_type = "Promise<DatasetDownload>")]
+    pub fn download_dataset<'env>(
+        &self,
+        env: &'env Env,
+        dataset_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        let download = async move {
+            let download = session.download_dataset(id(&dataset_id)?).await?;
+            let (dataset, filename) = (download.dataset.clone(), download.filename.clone());
+            Ok((dataset, filename, download.bytes().await?))
+        };
+        promise(env, download, |env, (dataset, filename, csv)| {
+            let mut object = Object::new(env)?;
+            object.set_named_property("dataset", env.to_js_value(&dataset)?)?;
+            object.set_named_property("filename", filename)?;
+            object.set_named_property("csv", Buffer::from(csv.to_vec()))?;
+            Ok(object.to_unknown())
+        })
+    }
+
+    /// The trained model as a zip archive: `filename`, `files` and the bytes in `data`.
+    #[napi(ts_return_type = "Promise<ModelArchive>")]
+    pub fn model_archive<'env>(
+        &self,
+        env: &'env Env,
+        model_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        promise(
+            env,
+            async move {
+                let id: ModelId = id(&model_id)?;
+                session.model_archive(id).await
+            },
+            |env, archive| {
+                let mut object = Object::new(env)?;
+                object.set_named_property("filename", archive.filename)?;
+                object.set_named_property("files", env.to_js_value(&archive.files)?)?;
+                object.set_named_property("data", Buffer::from(archive.zip.to_vec()))?;
+                Ok(object.to_unknown())
+            },
+        )
+    }
+
+    /// The user's notifications, newest first.
+    #[napi(ts_return_type = "Promise<Notification[]>")]
+    pub fn notifications<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.notifications().await })
+    }
+
+    /// Marks a notification read and resolves to it.
+    #[napi(ts_return_type = "Promise<Notification>")]
+    pub fn mark_read<'env>(
+        &self,
+        env: &'env Env,
+        notification_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: NotificationId = id(&notification_id)?;
+            session.mark_read(id).await
+        })
+    }
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+
+import { ROW, irisModel, irisSplit, openYard, register } from './helpers.mjs'
+
+test('iris trains to >= 0.93 test accuracy', async (t) => {
+  const ada = await register(await openYard(t), 'ada')
+  const [trainCsv, testCsv] = irisSplit()
+  const train = await ada.uploadDataset('iris-train', trainCsv)
+  const held = await ada.uploadDataset('iris-test', new Uint8Array(testCsv))
+  const model = await ada.createModel({ name: 'iris mlp', datasetId: train.id, target: 'species' })
+  assert.equal(model.task, 'classification')
+  const run = await ada.train(model.id, { epochs: 100, seed: 7 })
+  const finished = await run.wait()
+  assert.equal(finished.status, 'completed', finished.error)
+  const evaluation = await ada.evaluate(model.id, held.id)
+  assert.ok(evaluation.metrics.accuracy >= 0.93, JSON.stringify(evaluation.metrics))
+  assert.equal((await ada.model(model.id)).latestVersion.runId, finished.id)
+  const [prediction] = await ada.predict(model.id, [ROW])
+  assert.equal(prediction.label, 'setosa')
+})
+
+test('events come in order, without duplicates, and end after the final status', async (t) => {
+  const ada = await register(await openYard(t), 'ada')
+  const model = await irisModel(ada)
+  const run = await ada.train(model.id, { epochs: 8 })
+  const events = []
+  for await (const event of run.events()) events.push(event)
+  const epochs = events.filter((e) => e.type === 'epoch').map((e) => e.metrics.epoch)
+  assert.deepEqual(epochs, [1, 2, 3, 4, 5, 6, 7, 8])
+  assert.deepEqual(events.at(-1), { type: 'status', status: 'completed', error: null })
+  assert.deepEqual((await run.history()).map((m) => m.epoch), epochs)
+})
+
+test('leaving the loop early releases the stream; the run goes on', async (t) => {
+  const ada = await register(await openYard(t), 'ada')
+  const model = await irisModel(ada)
+  const run = await ada.train(model.id, { epochs: 30 })
+  let seen = 0
+  for await (const event of run.events()) {
+    if (event.type === 'epoch' && ++seen === 2) break
+  }
+  assert.equal(seen, 2)
+  assert.equal((await run.wait()).status, 'completed')
+})
+
+test('a wait is aborted by its signal or its timeout, and the run is not', async (t) => {
+  const ada = await register(await openYard(t), 'ada')
+  const model = await irisModel(ada)
+  const run = await ada.train(model.id, { epochs: 5000, batchSize: 1 })
+  const controller = new AbortController()
+  setTimeout(() => controller.abort(), 50)
+  await assert.rejects(run.wait({ signal: controller.signal }), { name: 'AbortError', code: 'ABORT_ERR' })
+  await assert.rejects(run.wait({ timeoutMs: 30 }), { code: 'TIMEOUT' })
+  assert.ok(['queued', 'running'].includes(await run.status()))
+  await run.cancel()
+  assert.equal((await run.wait({ timeoutMs: 30_000 })).status, 'cancelled')
+})
+
+test('a finished run notifies, and the model downloads as a zip', async (t) => {
+  const ada = await register(await openYard(t), 'ada')
+  const model = await irisModel(ada)
+  await (await ada.train(model.id, { epochs: 3 })).wait()
+  const [notification] = await ada.notifications()
+  assert.equal(notification.kind, 'run_completed')
+  assert.equal(notification.read, false)
+  assert.equal((await ada.markRead(notification.id)).read, true)
+  const archive = await ada.modelArchive(model.id)
+  assert.match(archive.filename, /\.zip$/)
+  assert.ok(Buffer.isBuffer(archive.data) && archive.data.subarray(0, 2).toString() === 'PK')
+  const summary = await ada.summary(model.id)
+  assert.ok(summary.totalParams > 0)
+  const runs = await ada.runs()
+  assert.equal(runs.length, 1)
+  assert.equal((await (await ada.run(runs[0].id)).get()).status, 'completed')
+})

@@ -1,0 +1,26 @@
+// A typed use of the package, checked by `tsc --noEmit` (bindings-node/tsconfig.json) against the
+// generated index.d.ts: a wrong method, argument or field here fails CI.
+import { open, type Dataset, type ModelyardError, type RunEvent, type TrainingRun } from 'modelyard'
+
+export async function trainIris(csv: Buffer): Promise<number> {
+  const yard = await open({ store: 'sled://./typed-data', workers: 1 })
+  try {
+    const ada = await yard.register('ada', 'ada@example.com', 'correct horse battery')
+    const data: Dataset = await ada.uploadDataset('iris', csv)
+    const model = await ada.createModel({ name: 'iris mlp', datasetId: data.id, target: 'species' })
+    const run = await ada.train(model.id, { epochs: 20, batchSize: 16, earlyStopping: { patience: 5 } })
+    const seen: RunEvent[] = []
+    for await (const event of run.events()) seen.push(event)
+    const finished: TrainingRun = await run.wait({ timeoutMs: 60_000 })
+    const [prediction] = await ada.predict(model.id, [{ sepal_length: 5.1, sepal_width: 3.5 }])
+    const label = 'label' in prediction ? prediction.label : String(prediction.value)
+    console.log(finished.status, seen.length, label)
+    return (await ada.evaluate(model.id, data.id)).metrics.accuracy
+  } catch (err) {
+    const failure = err as ModelyardError
+    console.error(failure.code, failure.field)
+    throw err
+  } finally {
+    await yard.close()
+  }
+}
