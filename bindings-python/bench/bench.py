@@ -1,7 +1,7 @@
-"""The Python side of the binding benchmark (``scripts/bench-python``, benches/README.md), and its report.
+"""The Python side of the binding benchmark (``scripts/bench-python``, benches/README.md).
 
-``bench.py train CSV EPOCHS`` and ``bench.py predict CSV CALLS WARMUP`` make the same facade calls as
-``bench_facade.rs`` (its doc says what each does), through the installed ``modelyard``
+``bench.py train CSV EPOCHS`` and ``bench.py predict CSV CALLS WARMUP`` make the same facade
+calls as ``bench_facade.rs`` (its doc says what each does), through the installed ``modelyard``
 module, timed the same way, and print one JSON line. ``bench.py report FILE`` reads the JSON
 lines of both sides and prints the table: step, Rust, Python, overhead.
 
@@ -21,7 +21,8 @@ from typing import Any, Callable, Dict, List, Tuple
 
 def _open(directory: str) -> Any:
     """The store settings bench_facade.rs opens with (see its ``open``)."""
-    import modelyard
+    import modelyard  # here, so that ``report`` runs without the module
+
 
     return modelyard.open(
         store=f"sled://{directory}", max_upload_bytes=256 << 20, poll_interval_ms=10
