@@ -297,6 +297,20 @@ export declare class Modelyard {
   close(): Promise<void>
 }
 
+/**
+ * A user's live notifications (`Notification` objects): an async iterator that goes on until
+ * the loop is left (which releases the stream).
+ *
+ * This type implements JavaScript's async iterable protocol.
+ * It can be used with `for await...of` loops.
+ *
+ * @see https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Iteration_protocols#the_async_iterator_and_async_iterable_protocols
+ */
+export declare class NotificationEvents {
+
+  [globalThis.Symbol.asyncIterator](): globalThis.__NapiRsAsyncGenerator<NotificationEvents, any, void, undefined>
+}
+
 /** One training run: its status and history, its live events, a wait for its end, a cancel. */
 export declare class Run {
   /** The run's id. */
@@ -392,6 +406,11 @@ export declare class Session {
   modelArchive(modelId: string): Promise<ModelArchive>
   /** The user's notifications, newest first. */
   notifications(): Promise<Notification[]>
+  /**
+   * The user's notifications as they happen, an async iterator (`for await (const n of
+   * session.notificationEvents())`) that goes on until the loop is left.
+   */
+  notificationEvents(): NotificationEvents
   /** Marks a notification read and resolves to it. */
   markRead(notificationId: string): Promise<Notification>
 }

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Modelyard = nativeBinding.Modelyard
+module.exports.NotificationEvents = nativeBinding.NotificationEvents
 module.exports.Run = nativeBinding.Run
 module.exports.RunEvents = nativeBinding.RunEvents
 module.exports.Session = nativeBinding.Session

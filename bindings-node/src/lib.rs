@@ -10,6 +10,7 @@
 
 mod convert;
 mod errors;
+mod feed;
 mod run;
 mod session;
 mod yard;

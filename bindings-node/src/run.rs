@@ -4,15 +4,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use futures::stream::BoxStream;
-use modelyard::{RunEvent, TrainingRun};
+use modelyard::TrainingRun;
 use napi::bindgen_prelude::{AbortSignal, AsyncGenerator, PromiseRaw};
-use napi::{Env, Status, Unknown};
+use napi::{Env, Unknown};
 use napi_derive::napi;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 
 use crate::errors::{aborted, validation};
+use crate::feed::Feed;
 use crate::{promise, view};
 
 /// One training run: its status and history, its live events, a wait for its end, a cancel.
@@ -76,7 +75,13 @@ impl Run {
     /// Leaving a `for await` loop early releases the stream.
     #[napi]
     pub fn events(&self) -> RunEvents {
-        RunEvents { run: self.run.clone(), state: Arc::new(Mutex::new(State::NotOpened)) }
+        let run = self.run.clone();
+        RunEvents {
+            feed: Feed::new(move || {
+                let run = run.clone();
+                async move { run.events().await }
+            }),
+        }
     }
 
     /// Resolves to the run once it has ended. `{ signal }` rejects the wait with an
@@ -135,20 +140,11 @@ impl Run {
     }
 }
 
-type Events = BoxStream<'static, modelyard::Result<RunEvent>>;
-
-enum State {
-    NotOpened,
-    Open(Events),
-    Closed,
-}
-
 /// A run's live events (`RunEvent` objects), in order: an async iterator that ends after the
 /// final status. The stream opens at the first `next()`.
 #[napi(async_iterator)]
 pub struct RunEvents {
-    run: modelyard::Run,
-    state: Arc<Mutex<State>>,
+    feed: Feed,
 }
 
 #[napi]
@@ -161,41 +157,13 @@ impl AsyncGenerator for RunEvents {
         &mut self,
         _value: Option<Self::Next>,
     ) -> impl Future<Output = napi::Result<Option<Self::Yield>>> + Send + 'static {
-        let (run, state) = (self.run.clone(), self.state.clone());
-        async move {
-            let mut state = state.lock().await;
-            if matches!(*state, State::NotOpened) {
-                *state = State::Open(run.events().await.map_err(plain)?);
-            }
-            let State::Open(events) = &mut *state else { return Ok(None) };
-            match events.next().await {
-                Some(event) => {
-                    let event = event.map_err(plain)?;
-                    serde_json::to_value(event)
-                        .map(Some)
-                        .map_err(|err| plain(modelyard::Error::internal(err)))
-                }
-                None => {
-                    *state = State::Closed;
-                    Ok(None)
-                }
-            }
-        }
+        self.feed.next()
     }
 
     fn complete(
         &mut self,
         _value: Option<Self::Return>,
     ) -> impl Future<Output = napi::Result<Option<Self::Yield>>> + Send + 'static {
-        let state = self.state.clone();
-        async move {
-            *state.lock().await = State::Closed;
-            Ok(None)
-        }
+        self.feed.close()
     }
-}
-
-/// A stream error for the iterator protocol, which carries a message and a status only.
-fn plain(err: modelyard::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, format!("{}: {err}", err.code()))
 }

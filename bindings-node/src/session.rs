@@ -2,12 +2,15 @@
 
 use modelyard::{DatasetId, ModelId, NotificationId, RunId};
 use napi::JsValue;
-use napi::bindgen_prelude::{Buffer, JsObjectValue, Object, PromiseRaw, Uint8Array};
+use napi::bindgen_prelude::{
+    AsyncGenerator, Buffer, JsObjectValue, Object, PromiseRaw, Uint8Array,
+};
 use napi::{Either, Env, Unknown};
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
 use crate::convert::{self, id};
+use crate::feed::Feed;
 use crate::run::Run;
 use crate::{promise, view};
 
@@ -323,6 +326,19 @@ impl Session {
         view(env, async move { session.notifications().await })
     }
 
+    /// The user's notifications as they happen, an async iterator (`for await (const n of
+    /// session.notificationEvents())`) that goes on until the loop is left.
+    #[napi]
+    pub fn notification_events(&self) -> NotificationEvents {
+        let session = self.session.clone();
+        NotificationEvents {
+            feed: Feed::new(move || {
+                let session = session.clone();
+                async move { session.notification_events().await }
+            }),
+        }
+    }
+
     /// Marks a notification read and resolves to it.
     #[napi(ts_return_type = "Promise<Notification>")]
     pub fn mark_read<'env>(
@@ -335,5 +351,33 @@ impl Session {
             let id: NotificationId = id(&notification_id)?;
             session.mark_read(id).await
         })
+    }
+}
+
+/// A user's live notifications (`Notification` objects): an async iterator that goes on until
+/// the loop is left (which releases the stream).
+#[napi(async_iterator)]
+pub struct NotificationEvents {
+    feed: Feed,
+}
+
+#[napi]
+impl AsyncGenerator for NotificationEvents {
+    type Yield = serde_json::Value;
+    type Next = ();
+    type Return = ();
+
+    fn next(
+        &mut self,
+        _value: Option<Self::Next>,
+    ) -> impl std::future::Future<Output = napi::Result<Option<Self::Yield>>> + Send + 'static {
+        self.feed.next()
+    }
+
+    fn complete(
+        &mut self,
+        _value: Option<Self::Return>,
+    ) -> impl std::future::Future<Output = napi::Result<Option<Self::Yield>>> + Send + 'static {
+        self.feed.close()
     }
 }

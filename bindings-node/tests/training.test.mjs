@@ -74,3 +74,21 @@ test('a finished run notifies, and the model downloads as a zip', async (t) => {
   assert.equal(runs.length, 1)
   assert.equal((await (await ada.run(runs[0].id)).get()).status, 'completed')
 })
+
+test('notifications arrive live, and leaving the loop releases the stream', async (t) => {
+  const ada = await register(await openYard(t), 'ada')
+  const model = await irisModel(ada)
+  const live = ada.notificationEvents()[Symbol.asyncIterator]()
+  const first = live.next() // subscribes, on the library's runtime
+  // Runs until one's notification comes through: the subscription may land after the first.
+  let got = null
+  for (let i = 0; i < 10 && !got; i++) {
+    await (await ada.train(model.id, { epochs: 1 })).wait()
+    got = await Promise.race([first, new Promise((done) => setTimeout(() => done(null), 500))])
+  }
+  assert.ok(got, 'no notification came through')
+  assert.equal(got.done, false)
+  assert.equal(got.value.kind, 'run_completed')
+  assert.deepEqual(await live.return(), { value: undefined, done: true })
+  assert.deepEqual(await live.next(), { value: undefined, done: true })
+})
