@@ -25,3 +25,6 @@ trap 'rm -rf "$examples"' EXIT
 node ../examples/node/quickstart.mjs "$examples/quickstart" >"$examples/quickstart.log"
 grep -q "test accuracy" "$examples/quickstart.log" || { cat "$examples/quickstart.log"; exit 1; }
 echo "examples/node: quickstart ran"
+# The original platform's Express routes on the addon, over real HTTP (its own package, which
+# links this one: its install runs our `prepare` again, a no-op rebuild).
+(cd ../examples/node/express && npm ci --no-audit --no-fund && node --test test/)
