@@ -2,10 +2,12 @@
 in `run.events()` gets SIGINT and raises KeyboardInterrupt within 200 ms."""
 
 import os
+import queue
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -14,9 +16,12 @@ from conftest import IRIS, PASSWORD, SECRET
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import modelyard
 
+    # Run as from a terminal: a harness that starts jobs in the background hands them SIGINT
+    # ignored, and Python then keeps it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     store, iris, how = sys.argv[1:4]
     with modelyard.open(store, jwt_secret={secret!r}) as yard:
         ada = yard.register("ada", "ada@example.com", {password!r})
@@ -40,6 +45,21 @@ CHILD = textwrap.dedent(
 LIMIT_SECS = 0.2 + 0.3
 
 
+def read_line(child, timeout=60.0):
+    """The child's next stdout line, or a failure (never a hang) after `timeout` seconds."""
+    lines = getattr(child, "lines", None)
+    if lines is None:
+        # One reader thread per child: a blocking readline cannot hang the suite.
+        lines = child.lines = queue.Queue()
+        threading.Thread(
+            target=lambda: [lines.put(line) for line in child.stdout], daemon=True
+        ).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"the child said nothing for {timeout:.0f} s") from None
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
 @pytest.mark.parametrize("how", ["wait", "events"])
 def test_sigint_interrupts_a_wait_within_200_ms(tmp_path, how):
@@ -49,11 +69,11 @@ def test_sigint_interrupts_a_wait_within_200_ms(tmp_path, how):
         text=True,
     )
     try:
-        assert child.stdout.readline().strip() == "waiting"
+        assert read_line(child).strip() == "waiting"
         time.sleep(0.5)  # well into the wait
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
-        line = child.stdout.readline().split()
+        line = read_line(child).split()
         assert line and line[0] == "interrupted", line
         latency = float(line[1]) - sent
         print(f"KeyboardInterrupt in {how}() after {latency * 1000:.0f} ms")
@@ -67,9 +87,10 @@ def test_sigint_interrupts_a_wait_within_200_ms(tmp_path, how):
 
 UPLOAD_CHILD = textwrap.dedent(
     """
-    import pathlib, sys, time
+    import pathlib, signal, sys, time
     import modelyard
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     store, big = sys.argv[1:3]
     blobs = pathlib.Path(store.removeprefix("sled://")) / "blobs"
     with modelyard.open(store, jwt_secret={secret!r}) as yard:
@@ -105,16 +126,16 @@ def test_sigint_interrupts_a_long_upload_and_stores_nothing(tmp_path):
         text=True,
     )
     try:
-        assert child.stdout.readline().strip() == "uploading"
+        assert read_line(child).strip() == "uploading"
         time.sleep(0.3)
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
-        line = child.stdout.readline().split()
+        line = read_line(child).split()
         assert line and line[0] == "interrupted", line
         latency = float(line[1]) - sent
         print(f"KeyboardInterrupt in upload_dataset() after {latency * 1000:.0f} ms")
         assert latency < LIMIT_SECS, f"KeyboardInterrupt after {latency * 1000:.0f} ms"
-        assert child.stdout.readline().split() == ["left", "0", "0"]
+        assert read_line(child).split() == ["left", "0", "0"]
         assert child.wait(timeout=60) == 0
     finally:
         if child.poll() is None:
