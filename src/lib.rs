@@ -14,6 +14,7 @@
 
 mod archive;
 pub mod blocking;
+pub mod case;
 mod config;
 pub mod defaults;
 mod run;

@@ -22,8 +22,10 @@ pub fn spec(target: Value) -> modelyard::Result<ConfigSpec> {
         Value::Object(options) => options,
         _ => return Err(validation("options", "expected a store URL or an options object")),
     };
-    let snake: Map<String, Value> =
-        options.into_iter().map(|(key, value)| (snake_case(&key), value)).collect();
+    let snake: Map<String, Value> = options
+        .into_iter()
+        .map(|(key, value)| (modelyard::case::snake_case(&key), value))
+        .collect();
     // Its errors name snake_case keys; errors.rs puts every name back in camelCase.
     ConfigSpec::from_map(snake)
 }
@@ -61,18 +63,4 @@ pub fn count(field: &str, value: f64) -> modelyard::Result<usize> {
     } else {
         Err(validation(field, format!("expected a whole number >= 0, got {value}")))
     }
-}
-
-/// `jwtSecret` -> `jwt_secret`.
-fn snake_case(name: &str) -> String {
-    let mut snake = String::with_capacity(name.len() + 4);
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            snake.push('_');
-            snake.push(c.to_ascii_lowercase());
-        } else {
-            snake.push(c);
-        }
-    }
-    snake
 }

@@ -7,31 +7,23 @@
 //! and `retryAfter` (seconds) for `RATE_LIMITED`.
 
 use napi::JsValue;
-use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{JsObjectValue, Object};
 use napi::{Env, Status};
 
 /// `err` as the `Error` object a Promise rejects with. The facade names fields and settings in
 /// Rust's snake_case (`batch_size`, `early_stopping.patience`); Node's callers write camelCase,
 /// so `field` and the names in the message are put in camelCase.
 pub fn to_js(env: &Env, err: &modelyard::Error) -> napi::Error {
-    let message = camel_case_names(&err.to_string());
-    let annotated = env.create_error(napi::Error::new(Status::GenericFailure, message)).and_then(
-        |mut error| {
-            error.set_named_property("code", err.code())?;
-            if let Some(field) = err.field() {
-                error.set_named_property("field", camel_case(field))?;
-            }
-            if let modelyard::Error::RateLimited { retry_after_secs } = err {
-                error.set_named_property("retryAfter", *retry_after_secs)?;
-            }
-            Ok(error)
-        },
-    );
-    match annotated {
-        Ok(error) => napi::Error::from(error.to_unknown()),
-        // The environment is going away: a plain error is all that can be made.
-        Err(failed) => failed,
-    }
+    error_object(env, Status::GenericFailure, camel_case_names(&err.to_string()), |error| {
+        error.set_named_property("code", err.code())?;
+        if let Some(field) = err.field() {
+            error.set_named_property("field", modelyard::case::camel_case(field))?;
+        }
+        if let modelyard::Error::RateLimited { retry_after_secs } = err {
+            error.set_named_property("retryAfter", *retry_after_secs)?;
+        }
+        Ok(())
+    })
 }
 
 /// A `VALIDATION` error on `field`, for an argument refused before the facade call.
@@ -41,48 +33,35 @@ pub fn validation(field: &str, message: impl Into<String>) -> modelyard::Error {
 
 /// The error a wait rejects with when its `AbortSignal` fires, named as Node's own are.
 pub fn aborted(env: &Env) -> napi::Error {
-    let made = env
-        .create_error(napi::Error::new(Status::Cancelled, "the operation was aborted"))
-        .and_then(|mut error| {
-            error.set_named_property("name", "AbortError")?;
-            error.set_named_property("code", "ABORT_ERR")?;
-            Ok(error)
-        });
-    match made {
-        Ok(error) => napi::Error::from(error.to_unknown()),
-        Err(failed) => failed,
-    }
+    error_object(env, Status::Cancelled, "the operation was aborted".into(), |error| {
+        error.set_named_property("name", "AbortError")?;
+        error.set_named_property("code", "ABORT_ERR")
+    })
 }
 
 /// The error a wait rejects with when its `timeoutMs` passes first (code `TIMEOUT`).
 pub fn timed_out(env: &Env, message: &str) -> napi::Error {
-    let made = env.create_error(napi::Error::new(Status::GenericFailure, message)).and_then(
-        |mut error| {
-            error.set_named_property("code", "TIMEOUT")?;
-            Ok(error)
-        },
-    );
+    error_object(env, Status::GenericFailure, message.into(), |error| {
+        error.set_named_property("code", "TIMEOUT")
+    })
+}
+
+/// An `Error` object with `message`, annotated by `annotate`, as a rejection; while the
+/// environment is going away, the plain error that is all it can still make.
+fn error_object(
+    env: &Env,
+    status: Status,
+    message: String,
+    annotate: impl FnOnce(&mut Object<'_>) -> napi::Result<()>,
+) -> napi::Error {
+    let made = env.create_error(napi::Error::new(status, message)).and_then(|mut error| {
+        annotate(&mut error)?;
+        Ok(error)
+    });
     match made {
         Ok(error) => napi::Error::from(error.to_unknown()),
         Err(failed) => failed,
     }
-}
-
-/// `jwt_secret` -> `jwtSecret`.
-fn camel_case(name: &str) -> String {
-    let mut camel = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                camel.push(c.to_ascii_uppercase());
-                upper = false;
-            }
-            c => camel.push(c),
-        }
-    }
-    camel
 }
 
 /// A message whose setting names (`jwt_secret`, quoted or listed) are put in camelCase: every
@@ -94,7 +73,11 @@ fn camel_case_names(message: &str) -> String {
         let is_name = word.contains('_')
             && word.starts_with(|c: char| c.is_ascii_lowercase())
             && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        out.push_str(&if is_name { camel_case(word) } else { std::mem::take(word) });
+        out.push_str(&if is_name {
+            modelyard::case::camel_case(word)
+        } else {
+            std::mem::take(word)
+        });
         word.clear();
     };
     for c in message.chars() {

@@ -57,7 +57,7 @@ impl PythonizeNamedMappingType for ViewFields {
         name: Bound<'py, PyString>,
         value: Bound<'py, PyAny>,
     ) -> PyResult<()> {
-        builder.1.set_item(snake_case(&name.to_cow()?), value)
+        builder.1.set_item(modelyard::case::snake_case(&name.to_cow()?), value)
     }
 
     fn finish<'py>(builder: Self::Builder<'py>) -> PyResult<Bound<'py, PyMapping>> {
@@ -65,20 +65,6 @@ impl PythonizeNamedMappingType for ViewFields {
         let py = fields.py();
         Ok(make_view(py, kind, fields)?.cast_into::<PyMapping>()?)
     }
-}
-
-/// `validationSplit` -> `validation_split`; already snake_case names are unchanged.
-fn snake_case(name: &str) -> String {
-    let mut snake = String::with_capacity(name.len() + 4);
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            snake.push('_');
-            snake.push(c.to_ascii_lowercase());
-        } else {
-            snake.push(c);
-        }
-    }
-    snake
 }
 
 /// A value converted as [`to_py`] does once it reaches Python: what an asyncio call resolves
