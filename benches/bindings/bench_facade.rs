@@ -1,10 +1,11 @@
-//! The Rust side of the Python-binding benchmark (`scripts/bench-python`, benches/README.md):
-//! the same facade calls as `bindings-python/bench/bench.py`, through `modelyard::blocking`,
-//! timed the same way, printed as one JSON line that the driver's report reads.
+//! The Rust side of the bindings' benchmarks (`scripts/bench-python`, `scripts/bench-node`,
+//! benches/README.md): the same facade calls as `bindings-python/bench/bench.py` and
+//! `bindings-node/bench/bench.mjs`, through `modelyard::blocking`, timed the same way, printed as
+//! one JSON line that `benches/bindings/report.py` reads.
 //!
 //! ```sh
-//! cargo run --profile bindings -p modelyard-python-bench -- train large.csv 5
-//! cargo run --profile bindings -p modelyard-python-bench -- predict examples/data/iris.csv 2000 200
+//! cargo run --profile bindings -p modelyard-bindings-bench -- train large.csv 5
+//! cargo run --profile bindings -p modelyard-bindings-bench -- predict examples/data/iris.csv 2000 200
 //! ```
 //!
 //! - `train CSV EPOCHS`: uploads the peers' large set (`benches/peers/gen_data.py`), creates a
@@ -28,7 +29,7 @@ use serde_json::{Map, Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-/// Opens a store in `dir` with the settings bench.py passes as keywords: room for the 137 MiB
+/// Opens a store in `dir` with the settings bench.py and bench.mjs pass: room for the 137 MiB
 /// CSV, and a 10 ms queue poll so that the worker's pickup (250 ms by default) adds no noise.
 fn open(dir: &Path) -> Result<blocking::Modelyard> {
     let spec = ConfigSpec::from_value(json!({
