@@ -226,6 +226,9 @@ export interface OpenOptions {
   heartbeatSecs?: number
   pollIntervalMs?: number
   maxAttempts?: number
+  maxModelParams?: number
+  maxTrainingBytes?: number
+  maxRunRowEpochs?: number
   maxUploadBytes?: number
   maxColumns?: number
   maxFieldBytes?: number

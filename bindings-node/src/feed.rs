@@ -88,3 +88,9 @@ impl Feed {
 fn plain(err: modelyard::Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("{}: {err}", err.code()))
 }
+
+/// A `RunEvent` of `run.events()`. napi's declaration writer names a type it does not know by
+/// its Rust name, so `index.d.ts` reads `RunEvent`, which `types.d.ts` (its header) declares.
+pub type RunEvent = serde_json::Value;
+/// A `Notification` of `session.notificationEvents()`, named in `index.d.ts` the same way.
+pub type Notification = serde_json::Value;

@@ -149,7 +149,7 @@ pub struct RunEvents {
 
 #[napi]
 impl AsyncGenerator for RunEvents {
-    type Yield = serde_json::Value;
+    type Yield = crate::feed::RunEvent;
     type Next = ();
     type Return = ();
 

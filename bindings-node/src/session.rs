@@ -363,7 +363,7 @@ pub struct NotificationEvents {
 
 #[napi]
 impl AsyncGenerator for NotificationEvents {
-    type Yield = serde_json::Value;
+    type Yield = crate::feed::Notification;
     type Next = ();
     type Return = ();
 

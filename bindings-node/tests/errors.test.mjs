@@ -1,5 +1,7 @@
 // Every error is an Error with the facade's stable `code`, and `field` for a VALIDATION error.
 import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 
@@ -84,4 +86,21 @@ test('UNAVAILABLE when the store is down', async () => {
     ),
     { code: 'UNAVAILABLE' },
   )
+})
+
+test('NOT_SUPPORTED for a store this build cannot hold records in, INTERNAL for a damaged data directory', async (t) => {
+  await assert.rejects(open({ store: 'redis://127.0.0.1:6379/', jwtSecret: SECRET }), (err) => {
+    assert.ok(err instanceof Error)
+    assert.equal(err.code, 'NOT_SUPPORTED')
+    return true
+  })
+  // The development secret the yard keeps in its directory, cut short by hand.
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'jwt-secret'), 'short')
+  await assert.rejects(open(`sled://${dir}`), (err) => {
+    assert.ok(err instanceof Error)
+    assert.equal(err.code, 'INTERNAL')
+    assert.match(err.message, /jwt-secret/)
+    return true
+  })
 })
