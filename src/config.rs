@@ -182,7 +182,7 @@ pub(crate) fn persisted_secret(dir: &Path) -> Result<Vec<u8>> {
     }
     let mut secret = vec![0u8; 64];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    std::fs::create_dir_all(dir).map_err(Error::unavailable)?;
+    modelyard_core::store::private_fs::create_private_dir_all(dir).map_err(Error::unavailable)?;
     write_private(&path, &secret).map_err(Error::unavailable)?;
     tracing::warn!(path = %path.display(), "no JWT secret configured: generated one for development");
     Ok(secret)

@@ -20,6 +20,7 @@ pub mod defaults;
 mod run;
 mod session;
 mod shared_stores;
+mod signed_in;
 pub mod trainer;
 mod upload;
 
@@ -29,7 +30,7 @@ pub use modelyard_core::auth::{AuthConfig, JwtConfig, JwtKey, RateLimit};
 pub use modelyard_core::cached::CachePolicy;
 pub use modelyard_core::datasets::DatasetConfig;
 pub use modelyard_core::json;
-pub use modelyard_core::models::ModelRequest;
+pub use modelyard_core::models::{CostLimits, ModelRequest, TrainingCost};
 pub use modelyard_core::training::{RunEvent, TrainingConfig};
 pub use modelyard_core::views::{ArtifactFile, Dataset, Model, ModelVersion, TrainingRun};
 pub use modelyard_core::{
@@ -162,7 +163,11 @@ impl Modelyard {
                     stores.blobs.clone(),
                     config.datasets.clone(),
                 ),
-                models: ModelService::new(stores.clone(), trainer.clone()),
+                models: ModelService::new(
+                    stores.clone(),
+                    trainer.clone(),
+                    config.training.cost_limits,
+                ),
                 users: stores.users.clone(),
                 notifications: NotificationService::new(stores),
                 training,

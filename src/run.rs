@@ -6,6 +6,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use modelyard_core::training::TrainingService;
 
+use crate::signed_in::SignedIn;
 use crate::{EpochMetrics, Result, RunEvent, RunId, RunStatus, TrainingRun, UserId};
 
 /// One training run: read its status and history, follow it live, wait for it, cancel it.
@@ -14,6 +15,8 @@ pub struct Run {
     training: TrainingService,
     owner: UserId,
     id: RunId,
+    /// The session it was reached through, whose end ends its live events.
+    signed_in: Option<SignedIn>,
 }
 
 impl std::fmt::Debug for Run {
@@ -24,7 +27,12 @@ impl std::fmt::Debug for Run {
 
 impl Run {
     pub(crate) fn new(training: TrainingService, owner: UserId, id: RunId) -> Self {
-        Self { training, owner, id }
+        Self { training, owner, id, signed_in: None }
+    }
+
+    /// This handle's live events end when `session` does.
+    pub(crate) fn signed_in(self, session: SignedIn) -> Self {
+        Self { signed_in: Some(session), ..self }
     }
 
     /// The run's id.
@@ -48,8 +56,14 @@ impl Run {
     }
 
     /// Its history so far, then live epochs and status changes, ending after the final status.
+    /// Reached through a [`crate::Session`], the events also end (after an `Unauthorized` item)
+    /// once the session's token is refused.
     pub async fn events(&self) -> Result<BoxStream<'static, Result<RunEvent>>> {
-        self.training.follow(self.owner, self.id).await
+        let events = self.training.follow(self.owner, self.id).await?;
+        Ok(match &self.signed_in {
+            Some(session) => session.guard(events),
+            None => events,
+        })
     }
 
     /// Waits until the run ends and returns it. Follows live events and also re-reads the

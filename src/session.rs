@@ -9,6 +9,8 @@ use futures::stream::BoxStream;
 use modelyard_core::auth::IssuedToken;
 use modelyard_core::datasets;
 
+use crate::signed_in::SignedIn;
+
 use crate::{
     Dataset, DatasetDownload, DatasetId, Error, Evaluation, Model, ModelArchive, ModelFile,
     ModelId, ModelRequest, ModelSummary, Modelyard, Notification, NotificationId, Prediction,
@@ -207,7 +209,7 @@ impl Session {
     pub async fn train(&self, model: ModelId, params: TrainParams) -> Result<Run> {
         let owner = self.owner().await?;
         let run = self.yard.inner.training.start(owner, model, params).await?;
-        Ok(Run::new(self.yard.inner.training.clone(), owner, run.id))
+        Ok(Run::new(self.yard.inner.training.clone(), owner, run.id).signed_in(self.signed_in()))
     }
 
     /// The user's runs, newest first.
@@ -219,7 +221,7 @@ impl Session {
     pub async fn run(&self, id: RunId) -> Result<Run> {
         let owner = self.owner().await?;
         self.yard.inner.training.get(owner, id).await?;
-        Ok(Run::new(self.yard.inner.training.clone(), owner, id))
+        Ok(Run::new(self.yard.inner.training.clone(), owner, id).signed_in(self.signed_in()))
     }
 
     /// The user's notifications, newest first.
@@ -232,10 +234,16 @@ impl Session {
         self.yard.inner.notifications.mark_read(self.owner().await?, id).await
     }
 
-    /// This user's notifications as they are created, live.
+    /// This user's notifications as they are created, live. The stream ends, after an
+    /// `Unauthorized` item, once this session's token is refused (logout, password change,
+    /// account deletion, expiry).
     pub async fn notification_events(&self) -> Result<BoxStream<'static, Result<Notification>>> {
         let notifications = self.yard.inner.notifications.follow(self.owner().await?).await?;
-        Ok(notifications.map(Ok).boxed())
+        Ok(self.signed_in().guard(notifications.map(Ok).boxed()))
+    }
+
+    fn signed_in(&self) -> SignedIn {
+        SignedIn::new(self.yard.clone(), self.token.token.clone())
     }
 }
 

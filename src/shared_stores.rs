@@ -43,7 +43,7 @@ where
 fn canonical_directory(dir: &Path) -> Result<PathBuf> {
     let unavailable =
         |err: std::io::Error| Error::unavailable(format!("data dir {}: {err}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(unavailable)?;
+    modelyard_core::store::private_fs::create_private_dir_all(dir).map_err(unavailable)?;
     std::fs::canonicalize(dir).map_err(unavailable)
 }
 

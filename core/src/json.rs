@@ -27,8 +27,15 @@ fn path_error<E: std::fmt::Display>(
     parent: Option<&str>,
     err: &serde_path_to_error::Error<E>,
 ) -> Error {
-    let path = err.path().to_string();
-    let field = match (parent, path.as_str()) {
+    // A segment serde could not name (`?`: inside an untagged enum, or after a syntax error)
+    // ends the path: the field is the deepest part the caller can recognise.
+    let full = err.path().to_string();
+    let path = match full.find('?') {
+        Some(at) => full[..at].trim_end_matches('.'),
+        None => &full,
+    };
+    let path = if path.is_empty() { "." } else { path };
+    let field = match (parent, path) {
         (None, ".") => "body".to_owned(),
         (None, path) => path.to_owned(),
         (Some(parent), ".") => parent.to_owned(),

@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;
 mod trainer;
 pub mod training;
 pub mod views;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use modelyard_core::auth::{AuthConfig, JwtKey};
 use modelyard_core::cached::CachePolicy;
 use modelyard_core::datasets::DatasetConfig;
+use modelyard_core::models::CostLimits;
 use modelyard_core::training::TrainingConfig;
 use modelyard_core::{Error, Result};
 
@@ -98,6 +99,19 @@ fn training(spec: &ConfigSpec) -> Result<TrainingConfig> {
         poll_interval,
         max_attempts: at_least_one("max_attempts", spec.max_attempts)?
             .unwrap_or(defaults.max_attempts),
+        cost_limits: cost_limits(spec)?,
+    })
+}
+
+fn cost_limits(spec: &ConfigSpec) -> Result<CostLimits> {
+    let defaults = CostLimits::default();
+    Ok(CostLimits {
+        max_params: at_least_one("max_model_params", spec.max_model_params)?
+            .unwrap_or(defaults.max_params),
+        max_training_bytes: at_least_one("max_training_bytes", spec.max_training_bytes)?
+            .unwrap_or(defaults.max_training_bytes),
+        max_row_epochs: at_least_one("max_run_row_epochs", spec.max_run_row_epochs)?
+            .unwrap_or(defaults.max_row_epochs),
     })
 }
 

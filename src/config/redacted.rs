@@ -133,6 +133,9 @@ impl fmt::Debug for ConfigSpec {
             heartbeat_secs,
             poll_interval_ms,
             max_attempts,
+            max_model_params,
+            max_training_bytes,
+            max_run_row_epochs,
             max_upload_bytes,
             max_columns,
             max_field_bytes,
@@ -160,6 +163,9 @@ impl fmt::Debug for ConfigSpec {
             .field("heartbeat_secs", heartbeat_secs)
             .field("poll_interval_ms", poll_interval_ms)
             .field("max_attempts", max_attempts)
+            .field("max_model_params", max_model_params)
+            .field("max_training_bytes", max_training_bytes)
+            .field("max_run_row_epochs", max_run_row_epochs)
             .field("max_upload_bytes", max_upload_bytes)
             .field("max_columns", max_columns)
             .field("max_field_bytes", max_field_bytes)

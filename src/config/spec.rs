@@ -32,6 +32,12 @@ pub struct ConfigSpec {
     pub poll_interval_ms: Option<u64>,
     /// Claims of one run before it fails for good (default 3).
     pub max_attempts: Option<u32>,
+    /// Most parameters a model may have (default 20 million).
+    pub max_model_params: Option<u64>,
+    /// Most memory one training run may need by the estimate, in bytes (default 2 GiB).
+    pub max_training_bytes: Option<u64>,
+    /// Most rows one run may go through, dataset rows times epochs (default 100 million).
+    pub max_run_row_epochs: Option<u64>,
     /// Largest dataset upload in bytes (default 100 MiB).
     pub max_upload_bytes: Option<u64>,
     /// Most columns of a dataset (default 2 000).

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
+use modelyard_core::store::private_fs::{
+    create_private_dir_all, create_private_dirs, create_private_file,
+};
 use modelyard_core::{BlobKey, BlobStore, ByteStream, Error, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -64,7 +67,8 @@ impl FileBlobStore {
             Err(err) if err.kind() == ErrorKind::NotFound => {}
             Err(err) => return Err(io_error(err)),
         }
-        std::fs::create_dir_all(&tmp).map_err(io_error)?;
+        create_private_dir_all(&root).map_err(io_error)?;
+        create_private_dir_all(&tmp).map_err(io_error)?;
         Ok(Self { root })
     }
 
@@ -92,7 +96,7 @@ impl FileBlobStore {
         if tokio::fs::metadata(dir).await.is_ok() {
             return Ok(());
         }
-        tokio::fs::create_dir_all(dir).await.map_err(io_error)?;
+        create_private_dirs(dir).await.map_err(io_error)?;
         let mut parent = dir.parent();
         while let Some(p) = parent {
             sync_dir(p).await?;
@@ -110,7 +114,7 @@ impl BlobStore for FileBlobStore {
     async fn put(&self, key: &BlobKey, mut data: ByteStream) -> Result<u64> {
         let path = self.path_of(key)?;
         let tmp_path = self.root.join(TMP_DIR).join(uuid::Uuid::new_v4().to_string());
-        let mut file = tokio::fs::File::create(&tmp_path).await.map_err(io_error)?;
+        let mut file = create_private_file(&tmp_path).await.map_err(io_error)?;
         let tmp = TempFile { path: Some(tmp_path.clone()) };
         let mut size = 0u64;
         while let Some(chunk) = data.next().await {

@@ -70,7 +70,7 @@ impl SledStore {
     /// Opens (or creates) the sled database under `<path>/db`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let dir = path.as_ref();
-        std::fs::create_dir_all(dir).map_err(|err| {
+        modelyard_core::store::private_fs::create_private_dir_all(dir).map_err(|err| {
             modelyard_core::Error::unavailable(format!("data dir {}: {err}", dir.display()))
         })?;
         let store = Self {

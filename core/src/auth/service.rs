@@ -121,7 +121,7 @@ impl AuthService {
             (Some(user), PasswordCheck::Match { needs_rehash }) => (user, needs_rehash),
             _ => return Err(Error::Unauthorized(INVALID_CREDENTIALS.into())),
         };
-        if let Err(err) = self.limiter.forgive(&key).await {
+        if let Err(err) = self.limiter.forgive(&key, client).await {
             tracing::warn!(%err, "could not reset the login counter after a success");
         }
         // Signed with the version we verified against: a concurrent password change wins.
@@ -223,7 +223,7 @@ impl AuthService {
         self.limiter.admit(&key, None).await?;
         match self.verify(Some(user.password_hash.clone()), password).await? {
             PasswordCheck::Match { .. } => {
-                if let Err(err) = self.limiter.forgive(&key).await {
+                if let Err(err) = self.limiter.forgive(&key, None).await {
                     tracing::warn!(%err, "could not reset the login counter after a success");
                 }
                 Ok(())

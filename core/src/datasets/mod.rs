@@ -2,7 +2,7 @@
 //! previewed, loaded as typed tables, downloaded safely and deleted when no model uses them.
 //!
 //! Upload rules, in the order they are applied (nothing is stored by a rejected upload):
-//! 1. the name is 1..=200 characters without control characters;
+//! 1. the name is 1..=200 characters without control or format characters;
 //! 2. the user is under the quota of files (`Conflict`) and of bytes (`PayloadTooLarge`);
 //! 3. the body is read up to `max_upload_bytes` (or what is left of the quota) and no further;
 //! 4. the content is CSV text: no compressed/binary signature or NUL byte

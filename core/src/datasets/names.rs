@@ -1,5 +1,6 @@
 //! Names users give: the dataset's name (validated) and the uploaded file's name (sanitised).
 
+use crate::text::{is_invisible, refuse_invisible};
 use crate::{Error, Result};
 
 /// The longest dataset name, in characters.
@@ -9,7 +10,8 @@ pub const MAX_FILENAME_CHARS: usize = 128;
 /// The file name recorded when nothing of the sent one survives sanitising.
 pub const DEFAULT_FILENAME: &str = "upload.csv";
 
-/// A dataset name, trimmed: 1..=[`MAX_NAME_CHARS`] characters without control characters.
+/// A dataset name, trimmed: 1..=[`MAX_NAME_CHARS`] characters without control or format
+/// characters ([`crate::text::is_invisible`]).
 pub fn validate_dataset_name(name: &str) -> Result<String> {
     let name = name.trim();
     let chars = name.chars().count();
@@ -22,20 +24,18 @@ pub fn validate_dataset_name(name: &str) -> Result<String> {
             format!("{chars} characters is too long, at most {MAX_NAME_CHARS} are allowed"),
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Error::validation("name", "must not contain control characters"));
-    }
+    refuse_invisible("name", name)?;
     Ok(name.to_owned())
 }
 
 /// The name a dataset takes when its uploader gives none: the file name's stem (`iris` for
-/// `data/iris.csv`), without control characters, cut to [`MAX_NAME_CHARS`]; `dataset` when
+/// `data/iris.csv`), without control or format characters, cut to [`MAX_NAME_CHARS`]; `dataset` when
 /// nothing is left.
 pub fn default_dataset_name(filename: &str) -> String {
     let last = filename.rsplit(['/', '\\']).next().unwrap_or_default();
     let stem = last.rsplit_once('.').map_or(last, |(stem, _)| stem);
     let cleaned: String =
-        stem.chars().filter(|c| !c.is_control()).take(MAX_NAME_CHARS).collect::<String>();
+        stem.chars().filter(|c| !is_invisible(*c)).take(MAX_NAME_CHARS).collect::<String>();
     match cleaned.trim() {
         "" => "dataset".to_owned(),
         name => name.to_owned(),
@@ -44,9 +44,10 @@ pub fn default_dataset_name(filename: &str) -> String {
 
 /// The file name to offer when a user downloads something called `name`: the name itself with
 /// `extension` (`.csv`, `.zip`) added once; `download<extension>` for a blank name. Headers
-/// that carry it still have to escape it (it may hold any character but control ones).
+/// that carry it still have to escape it (it may hold any character but control and format
+/// ones).
 pub fn download_filename(name: &str, extension: &str) -> String {
-    let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = name.chars().filter(|c| !is_invisible(*c)).collect();
     let stem = cleaned.trim();
     let stem = stem.strip_suffix(extension).unwrap_or(stem);
     format!("{}{extension}", if stem.is_empty() { "download" } else { stem })
@@ -117,6 +118,8 @@ mod tests {
         assert_eq!(download_filename("iris", ".csv"), "iris.csv");
         assert_eq!(download_filename("iris.csv", ".csv"), "iris.csv");
         assert_eq!(download_filename("  ", ".zip"), "download.zip");
+        // A bidi override would show `invoice\u{202e}vsc.csv` as `invoicevsc.csv` reversed.
+        assert_eq!(download_filename("invoice\u{202e}vsc", ".csv"), "invoicevsc.csv");
     }
 
     #[test]

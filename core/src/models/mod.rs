@@ -1,9 +1,11 @@
 //! Models: definitions validated against their dataset's schema, summaries, prediction and
 //! evaluation through the configured [`Trainer`].
 
+mod cost;
 mod spec;
 mod summary;
 
+pub use cost::{CostLimits, TrainingCost};
 pub use spec::{ModelRequest, ResolvedSpec, feature_width, resolve_spec};
 pub use summary::summarize;
 
@@ -22,18 +24,21 @@ use crate::{
 pub struct ModelService {
     stores: Stores,
     trainer: Option<Arc<dyn Trainer>>,
+    limits: CostLimits,
 }
 
 impl ModelService {
-    /// A service over `stores`; prediction and evaluation need a `trainer`.
-    pub fn new(stores: Stores, trainer: Option<Arc<dyn Trainer>>) -> Self {
-        Self { stores, trainer }
+    /// A service over `stores` refusing models beyond `limits`; prediction and evaluation need
+    /// a `trainer`.
+    pub fn new(stores: Stores, trainer: Option<Arc<dyn Trainer>>, limits: CostLimits) -> Self {
+        Self { stores, trainer, limits }
     }
 
     /// Validates `request` against its dataset and stores the model.
     pub async fn create(&self, owner: UserId, request: ModelRequest) -> Result<Model> {
         let dataset = self.stores.datasets.get_dataset(owner, request.dataset_id).await?;
         let spec = resolve_spec(&request, &dataset.schema)?;
+        self.limits.check_model(&spec.summary, dataset.row_count)?;
         let model = Model {
             id: ModelId::new(),
             owner,

@@ -62,9 +62,10 @@ pub struct ResolvedSpec {
 /// exist and are usable, the layers are sane. Errors name the field at fault.
 pub fn resolve_spec(request: &ModelRequest, schema: &DatasetSchema) -> Result<ResolvedSpec> {
     let name = request.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(Error::validation("name", "give a name of 1 to 200 printable characters"));
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::validation("name", "give a name of 1 to 200 characters"));
     }
+    crate::text::refuse_invisible("name", name)?;
     let target = schema.column(&request.target).ok_or_else(|| {
         Error::validation("target", format!("the dataset has no column {:?}", request.target))
     })?;

@@ -7,6 +7,7 @@
 mod blobs;
 mod cache;
 mod events;
+pub mod private_fs;
 mod queue;
 mod records;
 

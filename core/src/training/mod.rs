@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use futures::stream::BoxStream;
 
+use crate::models::CostLimits;
+
 use crate::{
     EpochMetrics, Error, Event, EventKind, Job, ModelId, NotificationKind, Result, RunId,
     RunStatus, Stores, TrainParams, Trainer, TrainingRun, UserId, notifications::notify, now,
@@ -33,6 +35,8 @@ pub struct TrainingConfig {
     pub poll_interval: Duration,
     /// Claims of one run before it fails for good.
     pub max_attempts: u32,
+    /// What one run may cost, checked before it is queued.
+    pub cost_limits: CostLimits,
 }
 
 impl Default for TrainingConfig {
@@ -43,6 +47,7 @@ impl Default for TrainingConfig {
             heartbeat: Duration::from_secs(10),
             poll_interval: Duration::from_millis(250),
             max_attempts: 3,
+            cost_limits: CostLimits::default(),
         }
     }
 }
@@ -109,7 +114,8 @@ impl TrainingService {
     ) -> Result<TrainingRun> {
         validate_params(&params)?;
         let model = self.stores.models.get_model(owner, model_id).await?;
-        self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        self.config.cost_limits.check_run(&model.summary, dataset.row_count, &params)?;
         let runs = self.stores.runs.list_runs(owner).await?;
         if let Some(active) = runs.iter().find(|r| r.model_id == model_id && !r.status.is_final()) {
             return Err(Error::Conflict(format!(
