@@ -165,6 +165,9 @@ async function run() {
   const page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
+    // The dashboard runs under a strict Content-Security-Policy (no inline script or style):
+    // anything it refuses fails the step, like an uncaught error.
+    if (/Content Security Policy/i.test(msg.text())) pageErrors.push(`CSP: ${msg.text()}`);
     if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) console.log(`     console: ${msg.text()}`);
   });
 

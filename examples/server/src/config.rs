@@ -3,10 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use modelyard::{Config, ConfigSpec, Result};
 
+use crate::connections::ConnectionLimits;
 use crate::middleware::rate_limit::RateSpec;
 use crate::state::ServerSettings;
 
@@ -63,9 +65,25 @@ pub struct Args {
     /// Largest dataset upload, in MiB (default 100).
     #[arg(long, env = "MODELYARD_MAX_UPLOAD_MB")]
     pub max_upload_mb: Option<u64>,
+    /// Most parameters a model may have (default 20 million).
+    #[arg(long, env = "MODELYARD_MAX_MODEL_PARAMS")]
+    pub max_model_params: Option<u64>,
+    /// Most memory one training run may need by the estimate, in MiB (default 2048).
+    #[arg(long, env = "MODELYARD_MAX_TRAINING_MB")]
+    pub max_training_mb: Option<u64>,
+    /// Most rows one run may go through, dataset rows times epochs (default 100 million).
+    #[arg(long, env = "MODELYARD_MAX_RUN_ROW_EPOCHS")]
+    pub max_run_row_epochs: Option<u64>,
     /// Requests per second allowed per client on the API besides sign-in (0 turns it off).
     #[arg(long, env = "MODELYARD_API_RATE_LIMIT", default_value_t = 1000.0)]
     pub api_rate_limit: f64,
+    /// Seconds a client may take to send a request head, or stay idle between requests, before
+    /// it is disconnected (default 10).
+    #[arg(long, env = "MODELYARD_HEADER_READ_TIMEOUT_SECS", value_parser = positive_seconds)]
+    pub header_read_timeout_secs: Option<f64>,
+    /// Most connections open at once from one client address (default 256).
+    #[arg(long, env = "MODELYARD_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "MODELYARD_LOG_JSON")]
     pub log_json: bool,
@@ -86,6 +104,9 @@ impl Args {
             lease_secs: self.lease_secs,
             heartbeat_secs: self.heartbeat_secs,
             max_upload_bytes: self.max_upload_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
+            max_model_params: self.max_model_params,
+            max_training_bytes: self.max_training_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
+            max_run_row_epochs: self.max_run_row_epochs,
             ..ConfigSpec::default()
         }
     }
@@ -111,6 +132,16 @@ impl Args {
                 burst: burst_for(self.api_rate_limit),
                 per_second: self.api_rate_limit,
             }),
+            connections: ConnectionLimits {
+                header_read_timeout: self
+                    .header_read_timeout_secs
+                    .map_or(defaults.connections.header_read_timeout, Duration::from_secs_f64),
+                max_per_address: self
+                    .max_connections_per_address
+                    .unwrap_or(defaults.connections.max_per_address)
+                    .max(1),
+                ..defaults.connections
+            },
             ..defaults
         }
     }

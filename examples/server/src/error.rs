@@ -29,7 +29,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// `NOT_FOUND`, `CONFLICT`, `VALIDATION`, `UNAUTHORIZED`, `RATE_LIMITED`,
-    /// `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `UNAVAILABLE`, `NOT_SUPPORTED`, `INTERNAL`.
+    /// `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `UNAVAILABLE`, `NOT_SUPPORTED`, `INTERNAL`;
+    /// from the HTTP layer, `METHOD_NOT_ALLOWED`, `URI_TOO_LONG`, `HEADERS_TOO_LARGE`.
     pub code: &'static str,
     /// What went wrong.
     pub message: String,
@@ -40,6 +41,14 @@ pub struct ErrorDetail {
 
 /// The result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The JSON error body for a refusal of the HTTP layer itself, which no facade error names: a
+/// method a route does not take (`METHOD_NOT_ALLOWED`), a URI or header block too long
+/// (`URI_TOO_LONG`, `HEADERS_TOO_LARGE`).
+pub fn transport_error(status: StatusCode, code: &'static str, message: &str) -> Response {
+    let body = ErrorBody { error: ErrorDetail { code, message: message.to_owned(), field: None } };
+    (status, Json(body)).into_response()
+}
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
@@ -82,7 +91,9 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.0.code(),
                 message,
-                field: self.0.field().map(str::to_owned),
+                // The facade names fields as Rust spells them (`batch_size`); the client sent
+                // JSON's camelCase (`batchSize`), and a form marks the field by that name.
+                field: self.0.field().map(modelyard::case::camel_case),
             },
         };
         let mut response = (status, Json(body)).into_response();

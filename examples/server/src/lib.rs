@@ -6,6 +6,7 @@
 
 pub mod bearer;
 pub mod config;
+pub mod connections;
 pub mod download;
 pub mod error;
 pub mod middleware;
@@ -16,14 +17,14 @@ pub mod state;
 pub use state::{AppState, ServerSettings};
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
@@ -34,12 +35,16 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::middleware::access_log::{REQUEST_ID, log_response, request_span};
+use crate::middleware::access_log::{
+    REQUEST_ID, drop_forged_request_id, log_response, request_span,
+};
+use crate::middleware::head_limits::refuse_oversized_heads;
 use crate::middleware::rate_limit::{limit_api, limit_auth};
 use crate::routes::{auth, data, files, health, model, notif, training};
 
@@ -106,14 +111,23 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(api);
+    // The dashboard's routes live after `#` (`/#/models`): the server only ever serves its
+    // files, and a path that is none of them is the JSON 404, never the page.
     router = match &state.settings().static_dir {
-        Some(dir) => router
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        Some(dir) => router.fallback_service(
+            ServeDir::new(dir)
+                .fallback(api_not_found.into_service())
+                .call_fallback_on_method_not_allowed(true),
+        ),
         None => router.fallback(api_not_found),
     };
+    let router = router.method_not_allowed_fallback(method_not_allowed);
     let cors = cors_layer(&state.settings().cors_origins);
+    let head_limits = from_fn_with_state(state.clone(), refuse_oversized_heads);
+    let body_timeout = RequestBodyTimeoutLayer::new(state.settings().connections.body_read_timeout);
     router.with_state(state).layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::map_request(drop_forged_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http().make_span_with(request_span).on_response(log_response),
@@ -128,9 +142,27 @@ pub fn app(state: AppState) -> Router {
             .layer(SetResponseHeaderLayer::if_not_present(
                 HeaderName::from_static("referrer-policy"),
                 HeaderValue::from_static("no-referrer"),
-            )),
+            ))
+            // The dashboard keeps its token in localStorage: no script but its own files may
+            // run (no inline script or style, no eval), and no other site may frame it.
+            .layer(SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static("content-security-policy"),
+                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static("x-frame-options"),
+                HeaderValue::from_static("DENY"),
+            ))
+            .layer(head_limits)
+            .layer(body_timeout),
     )
 }
+
+/// Every answer's Content-Security-Policy: the dashboard's own files only, nothing inline, no
+/// plugins, no framing, forms and `<base>` pinned.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Which answers are gzipped: not images, gRPC or event streams (tower-http's defaults), and
 /// not the small JSON answers most API calls give. Starting a gzip stream costs more CPU than
@@ -164,6 +196,14 @@ async fn api_not_found() -> impl IntoResponse {
     ApiError(Error::not_found("route"))
 }
 
+async fn method_not_allowed() -> impl IntoResponse {
+    error::transport_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "this route does not take that method",
+    )
+}
+
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
@@ -195,16 +235,15 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// Serves `router` on `listener` until `shutdown` resolves; then `state` turns not-ready, live
 /// streams end and in-flight requests finish. Stopping the facade's workers is the caller's
 /// next step (`yard.close()`), so running trainings checkpoint and return to the queue.
+///
+/// Connections are limited by [`ServerSettings::connections`]: a client that is slow to send
+/// its request head, or idle between requests, is disconnected, and no client address holds
+/// more than its share of connections ([`connections::ConnectionLimits`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            state.begin_shutdown();
-        })
-        .await
+    connections::serve(listener, router, state, shutdown).await
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use modelyard::Modelyard;
 use tokio_util::sync::CancellationToken;
 
+use crate::connections::ConnectionLimits;
 use crate::middleware::rate_limit::{RateLimiter, RateSpec};
 
 /// HTTP-side settings; every business limit stays in the facade's [`modelyard::Config`].
@@ -25,6 +26,8 @@ pub struct ServerSettings {
     pub auth_rate: RateSpec,
     /// Per-client limit on every other API route; `None` turns it off.
     pub api_rate: Option<RateSpec>,
+    /// Timeouts and size limits of connections and request heads.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ServerSettings {
@@ -36,6 +39,7 @@ impl Default for ServerSettings {
             static_dir: None,
             auth_rate: RateSpec { burst: 20, per_second: 0.5 },
             api_rate: Some(RateSpec { burst: 2_000, per_second: 1_000.0 }),
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Request plumbing around the routes: rate limits, security headers, access log.
+//! Request plumbing around the routes: rate limits, head limits, security headers, access log.
 
 pub mod access_log;
+pub mod head_limits;
 pub mod rate_limit;

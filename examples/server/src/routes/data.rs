@@ -96,20 +96,51 @@ pub async fn upload(
         )))
     })?;
     let mut name: Option<String> = None;
-    while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(&e, limit))? {
-        match field.name() {
-            Some("name") => name = Some(small_text(field).await?),
-            Some("file") => {
-                let filename = field.file_name().unwrap_or_default().to_owned();
-                let dataset =
-                    stream_file(&session, name.as_deref(), filename, field, limit).await?;
-                return Ok((StatusCode::CREATED, Json(DatasetBody { dataset })));
+    let mut dataset: Option<Dataset> = None;
+    // The form is read to its end: a second `name` or `file` part makes it ambiguous, and an
+    // ambiguous form stores nothing (a dataset made from its first file is deleted again).
+    let outcome: ApiResult<()> = async {
+        while let Some(field) =
+            multipart.next_field().await.map_err(|e| multipart_error(&e, limit))?
+        {
+            match field.name() {
+                Some(part @ ("name" | "file")) if dataset.is_some() => {
+                    return Err(twice(part, "after the file"));
+                }
+                Some("name") if name.is_some() => return Err(twice("name", "twice")),
+                Some("name") => name = Some(small_text(field).await?),
+                Some("file") => {
+                    let filename = field.file_name().unwrap_or_default().to_owned();
+                    dataset =
+                        Some(stream_file(&session, name.as_deref(), filename, field, limit).await?);
+                }
+                // Unknown parts are drained and ignored.
+                _ => {}
             }
-            // Unknown parts are drained and ignored.
-            _ => {}
+        }
+        Ok(())
+    }
+    .await;
+    match (outcome, dataset) {
+        (Ok(()), Some(dataset)) => Ok((StatusCode::CREATED, Json(DatasetBody { dataset }))),
+        (Ok(()), None) => Err(Error::validation("file", "the form has no `file` part").into()),
+        (Err(err), stored) => {
+            if let Some(dataset) = stored
+                && let Err(undo) = session.delete_dataset(dataset.id).await
+            {
+                tracing::warn!(%undo, dataset = %dataset.id, "ambiguous upload not undone");
+            }
+            Err(err)
         }
     }
-    Err(Error::validation("file", "the form has no `file` part").into())
+}
+
+/// The error for a form part sent more than once (`where_` says how).
+fn twice(part: &str, where_: &str) -> ApiError {
+    ApiError(Error::validation(
+        part,
+        format!("the form has a `{part}` part {where_}: send one `name` and then one `file`"),
+    ))
 }
 
 /// Feeds the file part to the facade chunk by chunk; the facade stops at its size limit, and

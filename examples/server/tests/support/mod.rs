@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use modelyard::CostLimits;
 use modelyard::core::Trainer;
 use modelyard::{Config, Modelyard};
 use modelyard_server::{AppState, ServerSettings, app, serve};
@@ -35,7 +36,7 @@ pub struct TestServer {
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// How to start a test server.
@@ -45,6 +46,8 @@ pub struct Options {
     pub max_upload_bytes: Option<u64>,
     pub quota_bytes_per_user: Option<u64>,
     pub quota_files_per_user: Option<u64>,
+    pub cost_limits: Option<CostLimits>,
+    pub token_ttl: Option<Duration>,
 }
 
 impl Default for Options {
@@ -58,6 +61,8 @@ impl Default for Options {
             max_upload_bytes: None,
             quota_bytes_per_user: None,
             quota_files_per_user: None,
+            cost_limits: None,
+            token_ttl: None,
         }
     }
 }
@@ -98,6 +103,12 @@ impl TestServer {
         if let Some(quota) = options.quota_files_per_user {
             config.datasets.quota_files_per_user = quota;
         }
+        if let Some(limits) = options.cost_limits {
+            config.training.cost_limits = limits;
+        }
+        if let Some(ttl) = options.token_ttl {
+            config.auth_settings.token_ttl = Some(ttl);
+        }
         let settings = ServerSettings {
             max_upload_bytes: config.datasets.max_upload_bytes,
             ..options.settings
@@ -111,14 +122,12 @@ impl TestServer {
             let _ = stopped.await;
         }));
         let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        Self {
-            api: Api { base, client },
-            yard,
-            state,
-            stop: Some(stop),
-            task: Some(task),
-            _dir: dir,
-        }
+        Self { api: Api { base, client }, yard, state, stop: Some(stop), task: Some(task), dir }
+    }
+
+    /// The sled store's directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Stops serving like a SIGTERM would, then stops the workers.
@@ -245,11 +254,18 @@ pub async fn read_sse(
 /// Sends `request_head` (and `body`) as raw bytes, so paths reach the server exactly as written
 /// (no client-side normalisation of `..`); returns the status and the body.
 pub async fn raw_http(base: &str, request_head: &str, body: &[u8]) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let address = base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     stream.write_all(request_head.as_bytes()).await.unwrap();
     let _ = stream.write_all(body).await;
+    exchange(stream, "").await
+}
+
+/// Sends `request_head` on an open connection and reads the answer to its end: status and body.
+pub async fn exchange(mut stream: tokio::net::TcpStream, request_head: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request_head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
     let text = String::from_utf8_lossy(&answer).into_owned();

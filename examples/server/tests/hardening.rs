@@ -1,0 +1,532 @@
+//! What an outside attack found (issue #13's H-items), each pinned over real HTTP: the test
+//! fails when its protection is removed. docs/SECURITY.md maps every item to its test.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use modelyard::CostLimits;
+use modelyard_server::ServerSettings;
+use modelyard_server::connections::ConnectionLimits;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{Options, TestServer, error_code};
+
+fn dense(count: usize, units: u32) -> Value {
+    Value::Array(vec![json!({ "type": "dense", "units": units, "activation": "relu" }); count])
+}
+
+/// H1: a model of 8 dense layers of 4 096 units (118 M parameters, several GiB to train) was
+/// accepted and its training grew the server by 5 GiB. Models and runs are now costed first.
+#[tokio::test]
+async fn h1_a_model_or_run_beyond_the_cost_limits_is_400_naming_the_field() {
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    let dataset = server.upload_iris(&token).await;
+    for layers in [dense(8, 4096), dense(32, 4096)] {
+        let response = server
+            .post(
+                "/api/model",
+                Some(&token),
+                json!({ "name": "huge", "datasetId": dataset, "target": "species", "layers": layers }),
+            )
+            .await;
+        let error = error_code(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(
+            (error["code"].as_str(), error["field"].as_str()),
+            (Some("VALIDATION"), Some("layers"))
+        );
+        assert!(error["message"].as_str().unwrap().contains("parameters"), "{error}");
+    }
+    let models: Value = server.get("/api/model", &token).await.json().await.unwrap();
+    assert_eq!(models["models"].as_array().unwrap().len(), 0, "a refused model is not stored");
+}
+
+#[tokio::test]
+async fn h1_runs_are_costed_by_rows_times_epochs_and_by_batch_memory() {
+    let limits = CostLimits {
+        max_row_epochs: 15_000,
+        max_training_bytes: 4 * 1024 * 1024,
+        ..CostLimits::default()
+    };
+    let server =
+        TestServer::with(Options { cost_limits: Some(limits), ..Default::default() }).await;
+    let token = server.register("ada").await;
+    let dataset = server.upload_iris(&token).await;
+    let model = server.create_model(&token, &dataset).await;
+    let start = |body: Value| server.post("/api/training/start", Some(&token), body);
+
+    // 150 rows x 101 epochs = 15 150 rows of training, above 15 000.
+    let response = start(json!({ "modelId": model, "epochs": 101, "batchSize": 16 })).await;
+    let error = error_code(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error["field"], "epochs", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("at most 100 epochs"), "{error}");
+
+    // A 65 536-row batch of a 4-8-3 network: 65 536 x 15 widths x 12 bytes = 11.8 MB > 4 MiB.
+    let response = start(json!({ "modelId": model, "epochs": 1, "batchSize": 65536 })).await;
+    let error = error_code(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error["field"], "batchSize", "named as the client sent it: {error}");
+
+    let runs: Value = server.get("/api/training", &token).await.json().await.unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 0, "a refused run is not queued");
+    server.start_run(&token, &model, 100).await;
+}
+
+/// H11: fields were named as Rust spells them (`batch_size`) while the request said
+/// `batchSize`, and broken JSON could name `?`.
+#[tokio::test]
+async fn h11_error_fields_are_named_as_the_client_sent_them() {
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    let dataset = server.upload_iris(&token).await;
+    let model = server.create_model(&token, &dataset).await;
+    for (body, field) in [
+        (json!({ "modelId": model, "epochs": 1, "batchSize": 0 }), "batchSize"),
+        (json!({ "modelId": model, "epochs": 1, "learningRate": -1 }), "learningRate"),
+        (json!({ "modelId": model, "epochs": 1, "validationSplit": 0.99 }), "validationSplit"),
+        (
+            json!({ "modelId": model, "epochs": 1, "validationSplit": 0.2,
+                    "earlyStopping": { "patience": 0 } }),
+            "earlyStopping.patience",
+        ),
+    ] {
+        let response = server.post("/api/training/start", Some(&token), body.clone()).await;
+        let error = error_code(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error["field"], field, "{body}");
+    }
+    for body in [r#"{"modelId": "#, r#"{"modelId": "x", "epochs": [1, }"#, "{,}", "nul"] {
+        let response = server
+            .request(Method::POST, "/api/training/start", Some(&token))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let error = error_code(response, StatusCode::BAD_REQUEST).await;
+        let field = error["field"].as_str().unwrap();
+        assert!(!field.contains('?') && !field.is_empty(), "{body}: {error}");
+    }
+}
+
+/// H12: bidi overrides and zero-width characters were accepted in names and reached download
+/// file names (`invoice\u{202e}vsc.exe` shows as `invoiceexe.csv`).
+#[tokio::test]
+async fn h12_names_with_invisible_characters_are_refused() {
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    for name in ["invoice\u{202e}vsc.exe", "iris\u{200b}", "\u{2066}iris", "iris\u{feff}"] {
+        let response = server.upload(&token, name, "iris.csv", support::IRIS.to_vec()).await;
+        let error = error_code(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error["field"], "name", "{name:?}: {error}");
+    }
+    let datasets: Value = server.get("/api/data", &token).await.json().await.unwrap();
+    assert_eq!(datasets["datasets"].as_array().unwrap().len(), 0, "nothing stored");
+
+    // A file name is only metadata: its invisible characters are dropped, not refused (and a
+    // dataset sent without a name is named after it).
+    let part =
+        reqwest::multipart::Part::bytes(support::IRIS.to_vec()).file_name("evil\u{202e}vsc.csv");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let response = server
+        .request(Method::POST, "/api/data", Some(&token))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let dataset = body["dataset"]["id"].as_str().unwrap().to_owned();
+    assert!(!body["dataset"]["name"].as_str().unwrap().contains('\u{202e}'), "{body}");
+
+    let response = server
+        .post(
+            "/api/model",
+            Some(&token),
+            json!({ "name": "model\u{202e}", "datasetId": dataset, "target": "species" }),
+        )
+        .await;
+    assert_eq!(error_code(response, StatusCode::BAD_REQUEST).await["field"], "name");
+}
+
+/// H16: a form with two `file` parts stored the first and ignored the second; two `name` parts
+/// kept the last. An ambiguous form is refused and stores nothing.
+#[tokio::test]
+async fn h16_ambiguous_multipart_forms_are_refused_and_store_nothing() {
+    use reqwest::multipart::{Form, Part};
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    let iris = || Part::bytes(support::IRIS.to_vec()).file_name("iris.csv");
+    let forms = [
+        (Form::new().text("name", "a").part("file", iris()).part("file", iris()), "file"),
+        (Form::new().text("name", "a").text("name", "b").part("file", iris()), "name"),
+        (Form::new().part("file", iris()).text("name", "late"), "name"),
+    ];
+    for (form, field) in forms {
+        let response = server
+            .request(Method::POST, "/api/data", Some(&token))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let error = error_code(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error["field"], field, "{error}");
+    }
+    let datasets: Value = server.get("/api/data", &token).await.json().await.unwrap();
+    assert_eq!(datasets["datasets"].as_array().unwrap().len(), 0, "nothing stored: {datasets}");
+    // One name, one file, and a part nobody asked for: accepted.
+    let form = Form::new().text("name", "iris").text("note", "ignored").part("file", iris());
+    let response = server
+        .request(Method::POST, "/api/data", Some(&token))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+/// H8: no Content-Security-Policy and no frame protection while the token sits in
+/// localStorage. (The browser test fails on any CSP violation of the dashboard.)
+#[tokio::test]
+async fn h8_every_answer_carries_a_strict_csp_and_refuses_framing() {
+    let server = TestServer::start().await;
+    for path in ["/", "/app.js", "/api/auth/me", "/nope"] {
+        let response = server.request(Method::GET, path, None).send().await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+/// H9: `X-Request-Id: FAKE <script> admin=true` was echoed and logged as fields.
+#[tokio::test]
+async fn h9_only_plain_request_ids_are_taken_from_the_client() {
+    let server = TestServer::start().await;
+    let send = |id: &'static str| {
+        server.request(Method::GET, "/healthz", None).header("x-request-id", id).send()
+    };
+    for forged in ["FAKE <script> admin=true", "a b", "x=1", "\"quoted\"", &*"a".repeat(65).leak()]
+    {
+        let response = send(forged).await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, forged);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "a generated id instead of {forged:?}: {id}");
+    }
+    for plain in ["0f8fad5b-d9cb-469f-a165-70867728950e", "trace.1234_abcd", "client-chosen-id"] {
+        let response = send(plain).await.unwrap();
+        assert_eq!(response.headers()["x-request-id"], plain);
+    }
+}
+
+/// H10: 405 answered an empty body, and `/nope.js` or `/.git/config` answered 200 with the
+/// dashboard. Every error is the JSON error body; unknown static paths are 404.
+#[tokio::test]
+async fn h10_every_error_is_a_json_body_and_unknown_files_are_404() {
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    for path in ["/nope.js", "/.git/config", "/index.html/..%2f..%2fCargo.toml", "/js/missing.js"] {
+        let response = server.request(Method::GET, path, None).send().await.unwrap();
+        assert_eq!(
+            error_code(response, StatusCode::NOT_FOUND).await["code"],
+            "NOT_FOUND",
+            "{path}"
+        );
+    }
+    let response = server.request(Method::PUT, "/api/model", Some(&token)).send().await.unwrap();
+    assert_eq!(
+        error_code(response, StatusCode::METHOD_NOT_ALLOWED).await["code"],
+        "METHOD_NOT_ALLOWED"
+    );
+    // The dashboard and its files still load; its own routes live after `#`.
+    for path in ["/", "/index.html", "/app.js", "/styles.css"] {
+        let response = server.request(Method::GET, path, None).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+/// H15: blobs were 0644 in 0755 folders. Every blob folder is 0700 and every blob 0600, and the
+/// data directory itself 0700.
+#[cfg(unix)]
+#[tokio::test]
+async fn h15_stored_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    server.trained_model(&token).await; // a dataset blob and the model's artifact blobs
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(server.data_dir()), 0o700);
+    let mut pending = vec![server.data_dir().join("blobs")];
+    let (mut folders, mut files) = (0, 0);
+    while let Some(dir) = pending.pop() {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        folders += 1;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                files += 1;
+            }
+        }
+    }
+    assert!(folders >= 3 && files >= 3, "{folders} folders, {files} files");
+}
+
+/// How long until the server closes `stream` (reads return 0 or fail), at most `within`.
+async fn closed_after(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(
+            within.saturating_sub(started.elapsed()),
+            stream.read(&mut buffer),
+        )
+        .await
+        {
+            Err(_) => return None,
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {} // an answer (a 408, or a previous response): keep reading
+        }
+    }
+}
+
+fn limited(limits: ConnectionLimits) -> Options {
+    Options {
+        settings: ServerSettings { connections: limits, ..Options::default().settings },
+        ..Default::default()
+    }
+}
+
+/// H3: partial request heads and idle connections stayed open past 55 s; 500 of them held
+/// 500 descriptors. Now: a header read timeout (also between requests), a body read timeout and
+/// a cap on connections per client address.
+#[tokio::test]
+async fn h3_slow_and_idle_clients_are_disconnected_and_capped_per_address() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpSocket, TcpStream};
+    let server = TestServer::with(limited(ConnectionLimits {
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        max_per_address: 4,
+        ..ConnectionLimits::default()
+    }))
+    .await;
+    let address: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let within = Duration::from_secs(5);
+
+    // Half a request head, then nothing.
+    let mut partial = TcpStream::connect(address).await.unwrap();
+    partial.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    // Nothing at all.
+    let mut silent = TcpStream::connect(address).await.unwrap();
+    // A whole request, then idle on the kept-alive connection.
+    let mut idle = TcpStream::connect(address).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    // A body that stops halfway.
+    let mut stalled = TcpStream::connect(address).await.unwrap();
+    stalled
+        .write_all(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\":")
+        .await
+        .unwrap();
+    for (name, stream) in [
+        ("partial head", &mut partial),
+        ("silent", &mut silent),
+        ("idle", &mut idle),
+        ("stalled body", &mut stalled),
+    ] {
+        let closed = closed_after(stream, within).await;
+        assert!(closed.is_some(), "{name}: still open after {within:?}");
+    }
+
+    // Four connections from 127.0.0.1 fill its share; a fifth is closed at once, while another
+    // loopback address still gets answers.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(TcpStream::connect(address).await.unwrap());
+    }
+    let mut fifth = TcpStream::connect(address).await.unwrap();
+    let closed = closed_after(&mut fifth, Duration::from_millis(500)).await;
+    assert!(closed.is_some(), "the fifth connection from one address was kept");
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let other = socket.connect(address).await.unwrap();
+    let (status, _) =
+        support::exchange(other, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await;
+    assert_eq!(status, 200);
+    drop(held);
+}
+
+/// H10 (continued): 414 and 431 were answered with an empty body by the HTTP parser.
+#[tokio::test]
+async fn h10_oversized_uris_and_headers_get_json_errors() {
+    let server = TestServer::start().await;
+    let long_uri = format!("/api/data?x={}", "a".repeat(9 * 1024));
+    let response = server.request(Method::GET, &long_uri, None).send().await.unwrap();
+    assert_eq!(error_code(response, StatusCode::URI_TOO_LONG).await["code"], "URI_TOO_LONG");
+    let response = server
+        .request(Method::GET, "/healthz", None)
+        .header("x-padding", "b".repeat(20 * 1024))
+        .send()
+        .await
+        .unwrap();
+    let error = error_code(response, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await;
+    assert_eq!(error["code"], "HEADERS_TOO_LARGE");
+}
+
+/// Reads an SSE response to its end (at most 15 s): the last event, and how long it took.
+async fn stream_end(response: reqwest::Response) -> ((String, Value), std::time::Duration) {
+    let started = std::time::Instant::now();
+    let events = support::read_sse(response, |_, _| false).await;
+    (events.last().cloned().unwrap_or_default(), started.elapsed())
+}
+
+fn ended_unauthorized(((name, data), took): ((String, Value), std::time::Duration), what: &str) {
+    assert_eq!(
+        (name.as_str(), data["code"].as_str()),
+        ("error", Some("UNAUTHORIZED")),
+        "{what}: {data}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{what}: the stream lasted {took:?}");
+}
+
+/// H7: an open notification stream kept delivering after its token was logged out. Live
+/// streams end on logout, password change, account deletion and token expiry.
+#[tokio::test]
+async fn h7_live_streams_end_with_their_session() {
+    use std::time::Duration;
+    let server =
+        TestServer::with(Options { trainer: Some(support::slow_trainer()), ..Default::default() })
+            .await;
+    let login = |name: &'static str| {
+        let server = &server;
+        async move {
+            let body: Value = server
+                .post("/api/auth/login", None, json!({ "email": format!("{name}@example.com"), "password": support::PASSWORD }))
+                .await
+                .json()
+                .await
+                .unwrap();
+            body["token"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // Logout: the notification stream of that token ends.
+    let token = server.register("ada").await;
+    let stream = server.get("/api/notif/events", &token).await;
+    let end = tokio::spawn(stream_end(stream));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response =
+        server.request(Method::POST, "/api/auth/logout", Some(&token)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    ended_unauthorized(end.await.unwrap(), "notifications after logout");
+
+    // Password change: a training run's live events end (the run goes on).
+    let token = login("ada").await;
+    let dataset = server.upload_iris(&token).await;
+    let model = server.create_model(&token, &dataset).await;
+    let run = server.start_run(&token, &model, 60).await;
+    let stream = server.get(&format!("/api/training/{run}/events"), &token).await;
+    let end = tokio::spawn(stream_end(stream));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = server
+        .post(
+            "/api/auth/password",
+            Some(&token),
+            json!({ "currentPassword": support::PASSWORD, "newPassword": "another long passphrase" }),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    ended_unauthorized(end.await.unwrap(), "run events after a password change");
+
+    // Account deletion.
+    let token = server.register("bob").await;
+    let stream = server.get("/api/notif/events", &token).await;
+    let end = tokio::spawn(stream_end(stream));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = server
+        .request(Method::DELETE, "/api/auth/me", Some(&token))
+        .json(&json!({ "password": support::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    ended_unauthorized(end.await.unwrap(), "notifications after account deletion");
+}
+
+#[tokio::test]
+async fn h7_live_streams_end_when_their_token_expires() {
+    use std::time::Duration;
+    let server =
+        TestServer::with(Options { token_ttl: Some(Duration::from_secs(2)), ..Default::default() })
+            .await;
+    let token = server.register("ada").await;
+    let stream = server.get("/api/notif/events", &token).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let ((name, data), took) = stream_end(stream).await;
+    assert_eq!((name.as_str(), data["code"].as_str()), ("error", Some("UNAUTHORIZED")), "{data}");
+    // Tokens are honoured for the clock leeway after `exp` (5 s); streams re-check every 2 s.
+    assert!(took < Duration::from_secs(2 + 5 + 2 + 2), "{took:?}");
+}
+
+/// H2: six wrong passwords for an account made its correct password answer 429 for 15 minutes
+/// (and the password change too), from anywhere. Failures now slow down that account from that
+/// address only, with growing delays.
+#[tokio::test]
+async fn h2_failed_logins_slow_the_guessing_address_not_the_owner() {
+    use std::net::IpAddr;
+    let server = TestServer::start().await;
+    server.register("ada").await;
+    let from = |ip: [u8; 4]| support::Api {
+        base: server.base.clone(),
+        client: reqwest::Client::builder().local_address(IpAddr::from(ip)).build().unwrap(),
+    };
+    let (attacker, owner) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(login_as(&attacker, "not the passphrase").await.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "the guesses are slowed");
+    let refused = login_as(&attacker, support::PASSWORD).await;
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "a short, growing delay, not a 15-minute lock: {wait}");
+
+    // The owner, from another address, signs in and changes the password.
+    let response = login_as(&owner, support::PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    let response = owner
+        .post(
+            "/api/auth/password",
+            Some(token),
+            json!({ "currentPassword": support::PASSWORD, "newPassword": "another long passphrase" }),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+
+    // The guessing address may try again once its delay is over.
+    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 100)).await;
+    assert_eq!(login_as(&attacker, "another long passphrase").await.status(), StatusCode::OK);
+}
+
+async fn login_as(api: &support::Api, password: &str) -> reqwest::Response {
+    api.post("/api/auth/login", None, json!({ "email": "ada@example.com", "password": password }))
+        .await
+}
