@@ -375,9 +375,10 @@ async fn health_readiness_openapi_and_the_dashboard() {
     let index = server.client.get(server.url("/")).send().await.unwrap();
     assert_eq!(index.status(), StatusCode::OK);
     assert!(index.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    // Client-side routes fall back to the dashboard; unknown API routes do not.
+    // The dashboard routes after `#` (`/#/datasets`), so a path that is none of its files is a
+    // JSON 404 (issue 13, H10), like an unknown API route.
     let deep = server.client.get(server.url("/datasets/some-page")).send().await.unwrap();
-    assert_eq!(deep.status(), StatusCode::OK);
+    assert_eq!(error_code(deep, StatusCode::NOT_FOUND).await["code"], "NOT_FOUND");
     let unknown = server.client.get(server.url("/api/nothing-here")).send().await.unwrap();
     assert_eq!(error_code(unknown, StatusCode::NOT_FOUND).await["code"], "NOT_FOUND");
 }
