@@ -311,7 +311,7 @@ export declare class Modelyard {
  */
 export declare class NotificationEvents {
 
-  [globalThis.Symbol.asyncIterator](): globalThis.__NapiRsAsyncGenerator<NotificationEvents, any, void, undefined>
+  [globalThis.Symbol.asyncIterator](): globalThis.__NapiRsAsyncGenerator<NotificationEvents, Notification, void, undefined>
 }
 
 /** One training run: its status and history, its live events, a wait for its end, a cancel. */
@@ -350,7 +350,7 @@ export declare class Run {
  */
 export declare class RunEvents {
 
-  [globalThis.Symbol.asyncIterator](): globalThis.__NapiRsAsyncGenerator<RunEvents, any, void, undefined>
+  [globalThis.Symbol.asyncIterator](): globalThis.__NapiRsAsyncGenerator<RunEvents, RunEvent, void, undefined>
 }
 
 /** A signed-in user. Every call re-checks the token: after `logout()` the session is refused. */
