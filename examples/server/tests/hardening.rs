@@ -126,12 +126,7 @@ async fn h12_names_with_invisible_characters_are_refused() {
     let part =
         reqwest::multipart::Part::bytes(support::IRIS.to_vec()).file_name("evil\u{202e}vsc.csv");
     let form = reqwest::multipart::Form::new().part("file", part);
-    let response = server
-        .request(Method::POST, "/api/data", Some(&token))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = server.upload_form(&token, form).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
     let dataset = body["dataset"]["id"].as_str().unwrap().to_owned();
@@ -161,12 +156,7 @@ async fn h16_ambiguous_multipart_forms_are_refused_and_store_nothing() {
         (Form::new().part("file", iris()).text("name", "late"), "name"),
     ];
     for (form, field) in forms {
-        let response = server
-            .request(Method::POST, "/api/data", Some(&token))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let response = server.upload_form(&token, form).await;
         let error = error_code(response, StatusCode::BAD_REQUEST).await;
         assert_eq!(error["field"], field, "{error}");
     }
@@ -174,12 +164,7 @@ async fn h16_ambiguous_multipart_forms_are_refused_and_store_nothing() {
     assert_eq!(datasets["datasets"].as_array().unwrap().len(), 0, "nothing stored: {datasets}");
     // One name, one file, and a part nobody asked for: accepted.
     let form = Form::new().text("name", "iris").text("note", "ignored").part("file", iris());
-    let response = server
-        .request(Method::POST, "/api/data", Some(&token))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = server.upload_form(&token, form).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 

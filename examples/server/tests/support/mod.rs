@@ -155,6 +155,11 @@ impl TestServer {
         let form = reqwest::multipart::Form::new()
             .text("name", name.to_owned())
             .part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()));
+        self.upload_form(token, form).await
+    }
+
+    /// Sends `form` to `POST /api/data` as it is.
+    pub async fn upload_form(&self, token: &str, form: reqwest::multipart::Form) -> Response {
         self.request(Method::POST, "/api/data", Some(token)).multipart(form).send().await.unwrap()
     }
 
