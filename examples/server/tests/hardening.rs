@@ -515,3 +515,50 @@ async fn login_as(api: &support::Api, password: &str) -> reqwest::Response {
     api.post("/api/auth/login", None, json!({ "email": "ada@example.com", "password": password }))
         .await
 }
+
+/// Deny by default: every route the router registers (read from the source of `app()`, so a new
+/// route is covered the moment it is added) answers 401 without a token, for every method it
+/// takes — except an explicit allowlist. A new route without authentication fails this test.
+#[tokio::test]
+async fn every_route_but_an_allowlist_needs_a_token() {
+    const ALLOWED: [&str; 8] = [
+        "/", // `bench_hello_app`'s only route; in `app()`, `/` is the dashboard's page
+        "/healthz",
+        "/readyz",
+        "/api/openapi.json",
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api",         // the JSON 404 of unknown API paths
+        "/api/{*rest}", // the same
+    ];
+    let source = include_str!("../src/lib.rs");
+    let routes: Vec<&str> = source
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|path| path.starts_with('/') && !path.is_empty())
+        .collect();
+    assert!(routes.len() >= 25, "found only {routes:?}");
+    let server = TestServer::start().await;
+    let mut checked = 0;
+    for route in routes.iter().filter(|route| !ALLOWED.contains(route)) {
+        let path = route.replace("{id}", "0194f2a1-7b3c-7d4e-8f50-6a7b8c9d0e1f");
+        assert!(!path.contains('{'), "a path parameter this test cannot fill: {route}");
+        for method in [Method::GET, Method::POST, Method::DELETE] {
+            let response = server
+                .request(method.clone(), &path, None)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            match response.status() {
+                // The route does not take this method.
+                StatusCode::METHOD_NOT_ALLOWED => {}
+                StatusCode::UNAUTHORIZED => checked += 1,
+                other => panic!("{method} {route} answered {other} without a token"),
+            }
+        }
+    }
+    assert!(checked >= routes.len() - ALLOWED.len(), "{checked} route/method pairs checked");
+}
