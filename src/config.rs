@@ -170,6 +170,7 @@ impl IntoConfig for String {
 
 /// Reads the persisted development secret, creating it on first use.
 pub(crate) fn persisted_secret(dir: &Path) -> Result<Vec<u8>> {
+    use modelyard_core::store::private_fs;
     use rand::RngCore;
     let path = dir.join("jwt-secret");
     match std::fs::read(&path) {
@@ -182,19 +183,8 @@ pub(crate) fn persisted_secret(dir: &Path) -> Result<Vec<u8>> {
     }
     let mut secret = vec![0u8; 64];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    modelyard_core::store::private_fs::create_private_dir_all(dir).map_err(Error::unavailable)?;
-    write_private(&path, &secret).map_err(Error::unavailable)?;
+    private_fs::create_private_dir_all(dir).map_err(Error::unavailable)?;
+    private_fs::write_private_file(&path, &secret).map_err(Error::unavailable)?;
     tracing::warn!(path = %path.display(), "no JWT secret configured: generated one for development");
     Ok(secret)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }

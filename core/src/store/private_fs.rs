@@ -31,11 +31,24 @@ pub async fn create_private_dirs(dir: &Path) -> io::Result<()> {
 
 /// Creates the new file `path` (an error if it exists) as 0600, for writing.
 pub async fn create_private_file(path: &Path) -> io::Result<tokio::fs::File> {
-    let mut options = tokio::fs::OpenOptions::new();
+    tokio::fs::OpenOptions::from(new_private_file()).open(path).await
+}
+
+/// Writes `bytes` to the new file `path` (an error if it exists) as 0600, synced to disk.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = new_private_file().open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Options that create a new 0600 file for writing, never reopening an existing one.
+fn new_private_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path).await
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 #[cfg(all(test, unix))]
@@ -67,5 +80,9 @@ mod tests {
         drop(create_private_file(&file).await.unwrap());
         assert_eq!(mode(&file), 0o600);
         assert!(create_private_file(&file).await.is_err(), "never reopens an existing file");
+        let written = deeper.join("g");
+        write_private_file(&written, b"secret").unwrap();
+        assert_eq!((mode(&written), std::fs::read(&written).unwrap()), (0o600, b"secret".to_vec()));
+        assert!(write_private_file(&written, b"again").is_err());
     }
 }

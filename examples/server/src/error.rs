@@ -46,8 +46,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// method a route does not take (`METHOD_NOT_ALLOWED`), a URI or header block too long
 /// (`URI_TOO_LONG`, `HEADERS_TOO_LARGE`).
 pub fn transport_error(status: StatusCode, code: &'static str, message: &str) -> Response {
-    let body = ErrorBody { error: ErrorDetail { code, message: message.to_owned(), field: None } };
-    (status, Json(body)).into_response()
+    answer(status, ErrorDetail { code, message: message.to_owned(), field: None })
+}
+
+/// The one JSON error body with its status.
+fn answer(status: StatusCode, error: ErrorDetail) -> Response {
+    (status, Json(ErrorBody { error })).into_response()
 }
 
 impl From<Error> for ApiError {
@@ -87,16 +91,16 @@ impl IntoResponse for ApiError {
             }
             self.0.to_string()
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
+        let mut response = answer(
+            status,
+            ErrorDetail {
                 code: self.0.code(),
                 message,
                 // The facade names fields as Rust spells them (`batch_size`); the client sent
                 // JSON's camelCase (`batchSize`), and a form marks the field by that name.
                 field: self.0.field().map(modelyard::case::camel_case),
             },
-        };
-        let mut response = (status, Json(body)).into_response();
+        );
         let headers = response.headers_mut();
         match &self.0 {
             Error::RateLimited { retry_after_secs } => {
