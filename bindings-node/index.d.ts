@@ -229,6 +229,7 @@ export interface OpenOptions {
   maxModelParams?: number
   maxTrainingBytes?: number
   maxRunRowEpochs?: number
+  loadedModelsBytes?: number
   maxUploadBytes?: number
   maxColumns?: number
   maxFieldBytes?: number

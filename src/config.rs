@@ -6,6 +6,7 @@ use std::sync::Arc;
 use modelyard_core::auth::AuthConfig;
 use modelyard_core::cached::CachePolicy;
 use modelyard_core::datasets::DatasetConfig;
+use modelyard_core::models::DEFAULT_LOADED_MODELS_BYTES;
 use modelyard_core::training::TrainingConfig;
 use modelyard_core::{Error, Result, Trainer};
 
@@ -37,6 +38,9 @@ pub struct Config {
     pub datasets: DatasetConfig,
     /// Workers per process, leases, attempts.
     pub training: TrainingConfig,
+    /// Memory for trained models kept loaded between predictions, in bytes; 0 reads the
+    /// model's files on every call.
+    pub loaded_models_bytes: u64,
     /// Time to live of cached records, for the read-through cache in front of MongoDB (sled
     /// records are read directly: they are already in process).
     pub cache_policy: CachePolicy,
@@ -63,6 +67,7 @@ impl Config {
             auth_settings: AuthSettings::default(),
             datasets: DatasetConfig::default(),
             training: TrainingConfig::default(),
+            loaded_models_bytes: DEFAULT_LOADED_MODELS_BYTES,
             cache_policy: CachePolicy::default(),
             trainer: default_trainer(),
             cache: None,

@@ -167,6 +167,7 @@ impl Modelyard {
                     stores.clone(),
                     trainer.clone(),
                     config.training.cost_limits,
+                    config.loaded_models_bytes,
                 ),
                 users: stores.users.clone(),
                 notifications: NotificationService::new(stores),

@@ -66,3 +66,16 @@ test('the declared view interfaces match what the addon returns', async (t) => {
   assertShape(declared, 'Notification', notification)
   assertShape(declared, 'Evaluation', await ada.evaluate(model.id, dataset.id))
 })
+
+test('OpenOptions names exactly the settings open() accepts', () => {
+  const declared = interfaces().get('OpenOptions')
+  assert.equal(declared.required.size, 0, 'every option is optional')
+  // The Rust ConfigSpec's keys, as src/config/keys.rs lists them for its own key check.
+  const keys = readFileSync(join(REPO, 'src', 'config', 'keys.rs'), 'utf8')
+  const list = keys.slice(keys.indexOf('KEYS: &[(&str, &str)] = &['), keys.indexOf('];'))
+  const accepted = [...list.matchAll(/^\s*\("([a-z_]+)",/gm)].map(([, key]) =>
+    key.replace(/_([a-z])/g, (_, letter) => letter.toUpperCase()),
+  )
+  assert.ok(accepted.length > 20, `read ${accepted.length} keys from keys.rs`)
+  assert.deepEqual([...declared.optional].sort(), accepted.sort())
+})

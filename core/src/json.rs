@@ -23,6 +23,13 @@ pub fn field_from_value<T: DeserializeOwned>(field: &str, value: Value) -> Resul
     serde_path_to_error::deserialize(value).map_err(|err| path_error(Some(field), &err))
 }
 
+/// Deserialises the JSON document `bytes`, the value of the field `field`; errors name `field`
+/// (and the path inside it).
+pub fn field_from_slice<T: DeserializeOwned>(field: &str, bytes: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| path_error(Some(field), &err))
+}
+
 fn path_error<E: std::fmt::Display>(
     parent: Option<&str>,
     err: &serde_path_to_error::Error<E>,

@@ -144,8 +144,8 @@ pub struct ConfusionMatrix {
 /// - With `resume`, training continues after `resume.epoch` as if never interrupted.
 /// - `train` reports every epoch to the observer before starting the next, and stops within one
 ///   batch of `cancel` being set, returning `TrainingOutcome::Cancelled`.
-/// - `predict` and `evaluate` apply exactly the preprocessing fitted during training, which the
-///   artifact carries. Input columns are checked: a missing feature is a `Validation` error.
+/// - `load` reads a trained artifact's files once into a [`Predictor`], which core keeps loaded
+///   between calls (bounded by bytes, keyed by the model's version).
 pub trait Trainer: Send + Sync {
     /// Trains a model.
     fn train(
@@ -156,9 +156,26 @@ pub trait Trainer: Send + Sync {
         cancel: &CancelToken,
     ) -> Result<TrainingOutcome>;
 
-    /// Predicts every row of `table` with a trained artifact's files.
-    fn predict(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>>;
+    /// Loads a trained artifact's files for prediction and evaluation.
+    fn load(&self, files: &[(String, Vec<u8>)]) -> Result<Arc<dyn Predictor>>;
+}
 
-    /// Scores a trained artifact on a table that includes the target column.
-    fn evaluate(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation>;
+/// A trained model loaded in memory. Synchronous and CPU-bound: core calls it on a blocking
+/// thread unless the work is small ([`Predictor::cost_per_row`]).
+///
+/// # Behavior
+/// `predict` and `evaluate` apply exactly the preprocessing fitted during training, which the
+/// artifact carries. Input columns are checked: a missing feature is a `Validation` error.
+pub trait Predictor: Send + Sync {
+    /// Predicts every row of `table`.
+    fn predict(&self, table: &Table) -> Result<Vec<Prediction>>;
+
+    /// Scores the model on a table that includes the target column.
+    fn evaluate(&self, table: &Table) -> Result<Evaluation>;
+
+    /// Bytes it holds: what it costs to keep it loaded.
+    fn memory_bytes(&self) -> usize;
+
+    /// Multiply-adds of one row's forward pass: what predicting a row costs.
+    fn cost_per_row(&self) -> u64;
 }

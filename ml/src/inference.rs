@@ -15,16 +15,20 @@ const CHUNK_ROWS: usize = 4096;
 
 /// Network outputs (logits or scaled values), row-major, for the encoded rows `x`.
 pub fn infer(network: &Network, params: &[f32], stats: &[f32], x: &[f32]) -> Result<Vec<f32>> {
+    infer_with(network, &network.tensors(params)?, stats, x)
+}
+
+/// [`infer`] with the parameters already as tensors ([`Network::tensors`]).
+fn infer_with(network: &Network, tensors: &[Tensor], stats: &[f32], x: &[f32]) -> Result<Vec<f32>> {
     let width = network.input_width.max(1);
     let rows = x.len() / width;
-    let tensors = network.tensors(params)?;
     let mut out = Vec::with_capacity(rows * network.outputs);
     for start in (0..rows).step_by(CHUNK_ROWS) {
         let end = (start + CHUNK_ROWS).min(rows);
         let chunk =
             Tensor::from_slice(&x[start * width..end * width], (end - start, width), &Device::Cpu)
                 .map_err(candle_err)?;
-        let y = network.forward(&tensors, &chunk, &mut Mode::Eval { stats })?;
+        let y = network.forward(tensors, &chunk, &mut Mode::Eval { stats })?;
         out.extend(y.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(candle_err)?);
     }
     Ok(out)
@@ -70,60 +74,90 @@ pub fn mean_loss(outputs: &[f32], targets: &[EncodedTarget], width: usize) -> f6
     total / targets.len() as f64
 }
 
-/// Predicts every row of `table`.
-pub fn predict(files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>> {
-    let model = artifact::load(files)?;
-    let rows: Vec<usize> = (0..table.rows).collect();
-    let outputs = run(&model, table, &rows)?;
-    let prep = &model.file.preprocessing;
-    Ok(outputs
-        .chunks_exact(model.network.outputs)
-        .map(|row| match model.file.task {
-            Task::Classification => {
-                let probabilities = softmax(row);
-                let classes = prep.classes();
-                Prediction::Class {
-                    label: classes[argmax(row) as usize].clone(),
-                    probabilities: classes
-                        .iter()
-                        .cloned()
-                        .zip(probabilities)
-                        .collect::<BTreeMap<_, _>>(),
+/// A trained artifact loaded for inference: its parameters already as tensors.
+pub struct Predictor {
+    model: LoadedModel,
+    tensors: Vec<Tensor>,
+}
+
+impl Predictor {
+    /// Reads the artifact's files.
+    pub fn load(files: &[(String, Vec<u8>)]) -> Result<Self> {
+        let model = artifact::load(files)?;
+        let tensors = model.network.tensors(&model.params)?;
+        Ok(Self { model, tensors })
+    }
+
+    fn run(&self, table: &Table, rows: &[usize]) -> Result<Vec<f32>> {
+        let model = &self.model;
+        let x = model.file.preprocessing.encode_features(table, rows)?;
+        infer_with(&model.network, &self.tensors, &model.stats, &x)
+    }
+}
+
+impl modelyard_core::Predictor for Predictor {
+    fn predict(&self, table: &Table) -> Result<Vec<Prediction>> {
+        let model = &self.model;
+        let rows: Vec<usize> = (0..table.rows).collect();
+        let outputs = self.run(table, &rows)?;
+        let prep = &model.file.preprocessing;
+        Ok(outputs
+            .chunks_exact(model.network.outputs)
+            .map(|row| match model.file.task {
+                Task::Classification => {
+                    let probabilities = softmax(row);
+                    let classes = prep.classes();
+                    Prediction::Class {
+                        label: classes[argmax(row) as usize].clone(),
+                        probabilities: classes
+                            .iter()
+                            .cloned()
+                            .zip(probabilities)
+                            .collect::<BTreeMap<_, _>>(),
+                    }
                 }
+                Task::Regression => {
+                    Prediction::Value { value: prep.decode_value(f64::from(row[0])) }
+                }
+            })
+            .collect())
+    }
+
+    fn evaluate(&self, table: &Table) -> Result<Evaluation> {
+        let model = &self.model;
+        let rows = labelled_rows(table, &model.file.target)?;
+        let prep = &model.file.preprocessing;
+        let targets = prep.encode_targets(table, &rows)?;
+        let outputs = self.run(table, &rows)?;
+        let width = model.network.outputs;
+        let loss = mean_loss(&outputs, &targets, width);
+        Ok(match model.file.task {
+            Task::Classification => {
+                let actual: Vec<u32> = targets
+                    .iter()
+                    .map(|t| if let EncodedTarget::Class(c) = t { *c } else { 0 })
+                    .collect();
+                let predicted: Vec<u32> = outputs.chunks_exact(width).map(argmax).collect();
+                metrics::classification(prep.classes(), &actual, &predicted, loss)
             }
-            Task::Regression => Prediction::Value { value: prep.decode_value(f64::from(row[0])) },
+            Task::Regression => {
+                let actual = prep.target_values(table, &rows)?;
+                let predicted: Vec<f64> =
+                    outputs.iter().map(|&y| prep.decode_value(f64::from(y))).collect();
+                metrics::regression(&actual, &predicted, loss)
+            }
         })
-        .collect())
-}
+    }
 
-/// Scores the artifact on the labelled rows of `table`.
-pub fn evaluate(files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation> {
-    let model = artifact::load(files)?;
-    let rows = labelled_rows(table, &model.file.target)?;
-    let prep = &model.file.preprocessing;
-    let targets = prep.encode_targets(table, &rows)?;
-    let outputs = run(&model, table, &rows)?;
-    let width = model.network.outputs;
-    let loss = mean_loss(&outputs, &targets, width);
-    Ok(match model.file.task {
-        Task::Classification => {
-            let actual: Vec<u32> = targets
-                .iter()
-                .map(|t| if let EncodedTarget::Class(c) = t { *c } else { 0 })
-                .collect();
-            let predicted: Vec<u32> = outputs.chunks_exact(width).map(argmax).collect();
-            metrics::classification(prep.classes(), &actual, &predicted, loss)
-        }
-        Task::Regression => {
-            let actual = prep.target_values(table, &rows)?;
-            let predicted: Vec<f64> =
-                outputs.iter().map(|&y| prep.decode_value(f64::from(y))).collect();
-            metrics::regression(&actual, &predicted, loss)
-        }
-    })
-}
+    fn memory_bytes(&self) -> usize {
+        // The flat parameters and their tensor copies, the running statistics, and a rough
+        // allowance for the description (preprocessing: category names, scalers).
+        let floats = 2 * self.model.params.len() + self.model.stats.len();
+        floats * std::mem::size_of::<f32>() + 64 * 1024
+    }
 
-fn run(model: &LoadedModel, table: &Table, rows: &[usize]) -> Result<Vec<f32>> {
-    let x = model.file.preprocessing.encode_features(table, rows)?;
-    infer(&model.network, &model.params, &model.stats, &x)
+    fn cost_per_row(&self) -> u64 {
+        // A dense layer does one multiply-add per weight and row; the rest is small beside it.
+        self.model.network.param_count as u64
+    }
 }

@@ -22,9 +22,11 @@ pub mod preprocess;
 pub mod rng;
 mod train;
 
+use std::sync::Arc;
+
 use modelyard_core::{
-    CancelToken, Checkpoint, Evaluation, Prediction, Result, Table, Trainer, TrainingInput,
-    TrainingObserver, TrainingOutcome,
+    CancelToken, Checkpoint, Predictor, Result, Trainer, TrainingInput, TrainingObserver,
+    TrainingOutcome,
 };
 
 /// The candle trainer: dense, dropout and batch-norm layers; SGD, Adam, AdamW; CPU only.
@@ -49,11 +51,7 @@ impl Trainer for CandleTrainer {
         train::train(input, resume, observer, cancel)
     }
 
-    fn predict(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>> {
-        inference::predict(files, table)
-    }
-
-    fn evaluate(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation> {
-        inference::evaluate(files, table)
+    fn load(&self, files: &[(String, Vec<u8>)]) -> Result<Arc<dyn Predictor>> {
+        Ok(Arc::new(inference::Predictor::load(files)?))
     }
 }

@@ -152,9 +152,9 @@ fn a_saved_artifact_predicts_what_evaluation_scored() {
     }
     let files: Vec<(String, Vec<u8>)> =
         names.iter().map(|n| (n.to_string(), std::fs::read(dir.path().join(n)).unwrap())).collect();
-    let trainer = CandleTrainer::new();
-    let predictions = trainer.predict(&files, &test_table).unwrap();
-    let evaluation = trainer.evaluate(&files, &test_table).unwrap();
+    let loaded = CandleTrainer::new().load(&files).unwrap();
+    let predictions = loaded.predict(&test_table).unwrap();
+    let evaluation = loaded.evaluate(&test_table).unwrap();
     let actual = match &test_table.column("species").unwrap().values {
         modelyard_core::ColumnValues::Text(v) => v.clone(),
         _ => unreachable!(),
@@ -175,6 +175,6 @@ fn a_saved_artifact_predicts_what_evaluation_scored() {
 
     let mut missing = test_table.clone();
     missing.columns.retain(|c| c.name != "petal_width");
-    let err = trainer.predict(&files, &missing).unwrap_err();
+    let err = loaded.predict(&missing).unwrap_err();
     assert_eq!(err.field(), Some("features[3]"), "{err}");
 }

@@ -32,6 +32,9 @@ impl Config {
         }
         config.training = training(&spec)?;
         config.datasets = datasets(&spec)?;
+        if let Some(bytes) = spec.loaded_models_bytes {
+            config.loaded_models_bytes = bytes;
+        }
         config.cache_policy = cache_policy(&spec)?;
         config.auth_settings = auth_settings(&spec)?;
         if let Some(secret) = &spec.jwt_secret {

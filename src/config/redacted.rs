@@ -100,6 +100,7 @@ impl fmt::Debug for Config {
             auth_settings,
             datasets,
             training,
+            loaded_models_bytes,
             cache_policy,
             trainer,
             cache,
@@ -112,6 +113,7 @@ impl fmt::Debug for Config {
             .field("auth_settings", auth_settings)
             .field("datasets", datasets)
             .field("training", training)
+            .field("loaded_models_bytes", loaded_models_bytes)
             .field("cache_policy", cache_policy)
             .field("trainer", &Presence(trainer.is_some()))
             .field("cache", &cache.as_deref().map(RedactedUrl))
@@ -136,6 +138,7 @@ impl fmt::Debug for ConfigSpec {
             max_model_params,
             max_training_bytes,
             max_run_row_epochs,
+            loaded_models_bytes,
             max_upload_bytes,
             max_columns,
             max_field_bytes,
@@ -166,6 +169,7 @@ impl fmt::Debug for ConfigSpec {
             .field("max_model_params", max_model_params)
             .field("max_training_bytes", max_training_bytes)
             .field("max_run_row_epochs", max_run_row_epochs)
+            .field("loaded_models_bytes", loaded_models_bytes)
             .field("max_upload_bytes", max_upload_bytes)
             .field("max_columns", max_columns)
             .field("max_field_bytes", max_field_bytes)

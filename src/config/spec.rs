@@ -38,6 +38,9 @@ pub struct ConfigSpec {
     pub max_training_bytes: Option<u64>,
     /// Most rows one run may go through, dataset rows times epochs (default 100 million).
     pub max_run_row_epochs: Option<u64>,
+    /// Memory for trained models kept loaded between predictions, in bytes (default 256 MiB;
+    /// 0 reads the model's files on every call).
+    pub loaded_models_bytes: Option<u64>,
     /// Largest dataset upload in bytes (default 100 MiB).
     pub max_upload_bytes: Option<u64>,
     /// Most columns of a dataset (default 2 000).

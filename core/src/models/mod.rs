@@ -2,10 +2,12 @@
 //! evaluation through the configured [`Trainer`].
 
 mod cost;
+mod loaded;
 mod spec;
 mod summary;
 
 pub use cost::{CostLimits, TrainingCost};
+pub use loaded::DEFAULT_LOADED_MODELS_BYTES;
 pub use spec::{ModelRequest, ResolvedSpec, feature_width, resolve_spec};
 pub use summary::summarize;
 
@@ -15,9 +17,10 @@ use bytes::Bytes;
 use futures::future::try_join_all;
 
 use crate::{
-    DatasetId, Error, Evaluation, Model, ModelId, ModelSummary, Prediction, Result, Stores,
-    Trainer, UserId, datasets, now,
+    DatasetId, Error, Evaluation, Model, ModelId, ModelSummary, ModelVersion, Prediction,
+    Predictor, Result, Stores, Trainer, UserId, datasets, now,
 };
+use loaded::LoadedModels;
 
 /// Creates, reads, deletes, predicts with and evaluates models.
 #[derive(Clone)]
@@ -25,13 +28,20 @@ pub struct ModelService {
     stores: Stores,
     trainer: Option<Arc<dyn Trainer>>,
     limits: CostLimits,
+    loaded: LoadedModels,
 }
 
 impl ModelService {
     /// A service over `stores` refusing models beyond `limits`; prediction and evaluation need
-    /// a `trainer`.
-    pub fn new(stores: Stores, trainer: Option<Arc<dyn Trainer>>, limits: CostLimits) -> Self {
-        Self { stores, trainer, limits }
+    /// a `trainer`. Trained models stay loaded for prediction within `loaded_models_bytes`
+    /// (least recently used first out; 0 reads the artifact on every call).
+    pub fn new(
+        stores: Stores,
+        trainer: Option<Arc<dyn Trainer>>,
+        limits: CostLimits,
+        loaded_models_bytes: u64,
+    ) -> Self {
+        Self { stores, trainer, limits, loaded: LoadedModels::new(loaded_models_bytes) }
     }
 
     /// Validates `request` against its dataset and stores the model.
@@ -82,6 +92,7 @@ impl ModelService {
             )));
         }
         self.stores.models.delete_model(owner, id).await?;
+        self.loaded.remove(id);
         for file in model.latest_version.iter().flat_map(|v| &v.artifact) {
             if let Err(err) = self.stores.blobs.delete(&file.blob_key).await {
                 tracing::warn!(%err, key = %file.blob_key, "orphaned artifact blob");
@@ -93,12 +104,7 @@ impl ModelService {
     /// The trained artifact's files, by name (`weights.safetensors`, `model.json`).
     pub async fn artifact(&self, owner: UserId, id: ModelId) -> Result<Vec<(String, Bytes)>> {
         let model = self.get(owner, id).await?;
-        let version = model.latest_version.ok_or_else(not_trained)?;
-        try_join_all(version.artifact.into_iter().map(|file| async move {
-            let bytes = self.stores.blobs.get_bytes(&file.blob_key).await?;
-            Ok::<_, Error>((file.name, bytes))
-        }))
-        .await
+        self.files(&model.latest_version.ok_or_else(not_trained)?).await
     }
 
     /// Predicts rows given as JSON objects keyed by column name.
@@ -120,11 +126,8 @@ impl ModelService {
         let model = self.get(owner, id).await?;
         let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
         let table = datasets::table_from_rows(rows, &dataset.schema, &model.features)?;
-        let files = self.artifact_files(owner, id).await?;
-        let trainer = self.trainer()?;
-        tokio::task::spawn_blocking(move || trainer.predict(&files, &table))
-            .await
-            .map_err(Error::internal)?
+        let predictor = self.predictor(&model).await?;
+        run_model(predictor, table.rows, move |p| p.predict(&table)).await
     }
 
     /// Predicts rows given as a CSV document with a header.
@@ -137,11 +140,8 @@ impl ModelService {
         let model = self.get(owner, id).await?;
         let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
         let table = datasets::parse_table(csv, &dataset.schema)?;
-        let files = self.artifact_files(owner, id).await?;
-        let trainer = self.trainer()?;
-        tokio::task::spawn_blocking(move || trainer.predict(&files, &table))
-            .await
-            .map_err(Error::internal)?
+        let predictor = self.predictor(&model).await?;
+        run_model(predictor, table.rows, move |p| p.predict(&table)).await
     }
 
     /// Scores the model on one of the owner's datasets, which must hold its features and target.
@@ -151,19 +151,37 @@ impl ModelService {
         id: ModelId,
         dataset_id: DatasetId,
     ) -> Result<Evaluation> {
-        self.get(owner, id).await?;
+        let model = self.get(owner, id).await?;
         let dataset = self.stores.datasets.get_dataset(owner, dataset_id).await?;
         let bytes = self.stores.blobs.get_bytes(&dataset.blob_key).await?;
         let table = datasets::parse_table(&bytes, &dataset.schema)?;
-        let files = self.artifact_files(owner, id).await?;
-        let trainer = self.trainer()?;
-        tokio::task::spawn_blocking(move || trainer.evaluate(&files, &table))
-            .await
-            .map_err(Error::internal)?
+        let predictor = self.predictor(&model).await?;
+        run_model(predictor, table.rows, move |p| p.evaluate(&table)).await
     }
 
-    async fn artifact_files(&self, owner: UserId, id: ModelId) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(self.artifact(owner, id).await?.into_iter().map(|(n, b)| (n, b.to_vec())).collect())
+    /// The files of a trained version, by name.
+    async fn files(&self, version: &ModelVersion) -> Result<Vec<(String, Bytes)>> {
+        try_join_all(version.artifact.iter().map(|file| async move {
+            let bytes = self.stores.blobs.get_bytes(&file.blob_key).await?;
+            Ok::<_, Error>((file.name.clone(), bytes))
+        }))
+        .await
+    }
+
+    /// The model's latest version, loaded: from the cache, or read and kept there.
+    async fn predictor(&self, model: &Model) -> Result<Arc<dyn Predictor>> {
+        let version = model.latest_version.as_ref().ok_or_else(not_trained)?;
+        if let Some(predictor) = self.loaded.get(model.id, version.run_id) {
+            return Ok(predictor);
+        }
+        let files: Vec<(String, Vec<u8>)> =
+            self.files(version).await?.into_iter().map(|(n, b)| (n, b.to_vec())).collect();
+        let trainer = self.trainer()?;
+        let predictor = tokio::task::spawn_blocking(move || trainer.load(&files))
+            .await
+            .map_err(Error::internal)??;
+        self.loaded.insert(model.id, version.run_id, predictor.clone());
+        Ok(predictor)
     }
 
     fn trainer(&self) -> Result<Arc<dyn Trainer>> {
@@ -171,6 +189,22 @@ impl ModelService {
             .clone()
             .ok_or_else(|| Error::NotSupported("this deployment has no trainer configured".into()))
     }
+}
+
+/// Multiply-adds small enough to compute on the calling task: a few rows of a typical model take
+/// microseconds, less than handing them to a blocking thread and back would.
+const INLINE_COST: u64 = 200_000;
+
+/// Runs `work` on `rows` rows with `predictor`: inline when small, else on a blocking thread.
+async fn run_model<T: Send + 'static>(
+    predictor: Arc<dyn Predictor>,
+    rows: usize,
+    work: impl FnOnce(&dyn Predictor) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if (rows as u64).saturating_mul(predictor.cost_per_row()) <= INLINE_COST {
+        return work(predictor.as_ref());
+    }
+    tokio::task::spawn_blocking(move || work(predictor.as_ref())).await.map_err(Error::internal)?
 }
 
 /// The most rows one predict call takes.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::{
     CancelToken, Checkpoint, ColumnValues, ConfusionMatrix, EpochMetrics, Error, Evaluation,
-    Prediction, Result, Table, TableColumn, TrainedModel, Trainer, TrainingInput, TrainingObserver,
-    TrainingOutcome,
+    Prediction, Predictor, Result, Table, TableColumn, TrainedModel, Trainer, TrainingInput,
+    TrainingObserver, TrainingOutcome,
 };
 
 /// A trainer whose every number follows from the epoch, so runs are checkable exactly: epoch `e`
@@ -105,8 +105,22 @@ impl Trainer for StepTrainer {
         }))
     }
 
-    fn predict(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Vec<Prediction>> {
-        let label = stored(files)?["label"].as_str().unwrap_or_default().to_owned();
+    fn load(&self, files: &[(String, Vec<u8>)]) -> Result<Arc<dyn Predictor>> {
+        let model = stored(files)?;
+        let text = |key: &str| model[key].as_str().unwrap_or_default().to_owned();
+        Ok(Arc::new(Majority { label: text("label"), target: text("target") }))
+    }
+}
+
+/// What [`StepTrainer`] trains: the majority label of the target.
+struct Majority {
+    label: String,
+    target: String,
+}
+
+impl Predictor for Majority {
+    fn predict(&self, table: &Table) -> Result<Vec<Prediction>> {
+        let label = &self.label;
         Ok((0..table.rows)
             .map(|_| Prediction::Class {
                 label: label.clone(),
@@ -115,11 +129,10 @@ impl Trainer for StepTrainer {
             .collect())
     }
 
-    fn evaluate(&self, files: &[(String, Vec<u8>)], table: &Table) -> Result<Evaluation> {
-        let model = stored(files)?;
-        let label = model["label"].as_str().unwrap_or_default();
+    fn evaluate(&self, table: &Table) -> Result<Evaluation> {
+        let label = &self.label;
         let target = table
-            .column(model["target"].as_str().unwrap_or_default())
+            .column(&self.target)
             .ok_or_else(|| Error::validation("target", "missing from the table"))?;
         let actual = values(target);
         let mut labels = actual.clone();
@@ -138,6 +151,14 @@ impl Trainer for StepTrainer {
             per_class: None,
             confusion_matrix: Some(ConfusionMatrix { labels, matrix }),
         })
+    }
+
+    fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.label.len() + self.target.len()
+    }
+
+    fn cost_per_row(&self) -> u64 {
+        1
     }
 }
 

@@ -74,6 +74,10 @@ pub struct Args {
     /// Most rows one run may go through, dataset rows times epochs (default 100 million).
     #[arg(long, env = "MODELYARD_MAX_RUN_ROW_EPOCHS")]
     pub max_run_row_epochs: Option<u64>,
+    /// Memory for trained models kept loaded between predictions, in MiB (default 256; 0 reads
+    /// the model's files on every prediction).
+    #[arg(long, env = "MODELYARD_LOADED_MODELS_MB")]
+    pub loaded_models_mb: Option<u64>,
     /// Requests per second allowed per client on the API besides sign-in (0 turns it off).
     #[arg(long, env = "MODELYARD_API_RATE_LIMIT", default_value_t = 1000.0)]
     pub api_rate_limit: f64,
@@ -107,6 +111,7 @@ impl Args {
             max_model_params: self.max_model_params,
             max_training_bytes: self.max_training_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             max_run_row_epochs: self.max_run_row_epochs,
+            loaded_models_bytes: self.loaded_models_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             ..ConfigSpec::default()
         }
     }

@@ -142,7 +142,8 @@ pub fn train_and_score(path: &str, target: &str) -> (Model, TrainedModel, Evalua
     let (train_table, test_table) = stratified_split(&table, target, 0.2, 7);
     let model = model(&schema, target, None);
     let (trained, _) = train(&model, &schema, &train_table, &TrainParams::default(), None);
-    let evaluation = CandleTrainer::new().evaluate(&trained.files, &test_table).unwrap();
+    let evaluation =
+        CandleTrainer::new().load(&trained.files).unwrap().evaluate(&test_table).unwrap();
     (model, trained, evaluation)
 }
 
