@@ -1,8 +1,8 @@
 //! JavaScript arguments as the facade's inputs: the one place each is converted.
 
 use modelyard::{ConfigSpec, Error, ModelRequest, TrainParams, Upload};
-use napi::Either;
-use napi::bindgen_prelude::Uint8Array;
+use napi::bindgen_prelude::{Function, JsObjectValue, Uint8Array};
+use napi::{Either, Env, JSON, Unknown};
 use serde_json::{Map, Value};
 
 use crate::errors::validation;
@@ -50,9 +50,31 @@ pub fn train_params(params: Option<Map<String, Value>>) -> modelyard::Result<Tra
     TrainParams::from_json_map(params.unwrap_or_default())
 }
 
-/// `predict(modelId, rows)`: an array of objects keyed by column name.
-pub fn rows(rows: Value) -> modelyard::Result<Vec<Map<String, Value>>> {
-    modelyard::json::field_from_value("rows", rows)
+/// A caller's argument as JSON text, by V8's own `JSON.stringify`, for serde to read on the
+/// runtime: one call into V8 on the JS thread instead of a napi call per property and value. What
+/// JSON cannot hold (a `BigInt`, a cycle, `undefined`) is a `Validation` error naming `field`.
+pub fn json_text(env: &Env, field: &str, value: Unknown<'_>) -> modelyard::Result<String> {
+    let json: JSON<'_> = env
+        .get_global()
+        .and_then(|global| global.get_named_property_unchecked("JSON"))
+        .map_err(|err| modelyard::Error::internal(err.reason))?;
+    json.stringify(value).map_err(|_| {
+        validation(field, "expected JSON data (no BigInt, function, undefined or cycle)")
+    })
+}
+
+/// Reads JSON text with V8's own `JSON.parse`: for results of many values (a thousand
+/// predictions, a preview) several times faster than a napi call per property.
+pub fn parse_json<'env>(env: &'env Env, text: String) -> napi::Result<Unknown<'env>> {
+    let json: JSON<'env> = env.get_global()?.get_named_property_unchecked("JSON")?;
+    let parse: Function<'env, String, Unknown<'env>> =
+        json.get_named_property_unchecked("parse")?;
+    parse.call(text)
+}
+
+/// `predict(modelId, rows)`: an array of objects keyed by column name, as JSON text.
+pub fn rows(json: &str) -> modelyard::Result<Vec<Map<String, Value>>> {
+    modelyard::json::field_from_slice("rows", json.as_bytes())
 }
 
 /// A `limit` or similar count: a whole number >= 0.

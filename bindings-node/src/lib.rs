@@ -16,8 +16,9 @@ mod session;
 mod yard;
 
 use std::future::Future;
+use std::task::{Context, Poll, Waker};
 
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue, within_runtime_if_available};
 use napi::{Env, Unknown};
 use serde::Serialize;
 
@@ -55,11 +56,51 @@ where
     })
 }
 
-/// A facade call resolving to its result's view (a plain object with camelCase keys).
+/// A facade call resolving to its result's view (a plain object with camelCase keys). The view
+/// is written as JSON text on the runtime and read by `JSON.parse` on the JS thread, which for
+/// every result but the smallest costs the event loop less than building it property by
+/// property through napi.
 fn view<'env, T, F>(env: &'env Env, future: F) -> napi::Result<PromiseRaw<'env, Unknown<'env>>>
 where
     T: Serialize + Send + 'static,
     F: Future<Output = modelyard::Result<T>> + Send + 'static,
 {
-    promise(env, future, |env, value| env.to_js_value(&value))
+    let to_json = async move {
+        let value = future.await?;
+        serde_json::to_string(&value).map_err(modelyard::Error::internal)
+    };
+    promise(env, to_json, convert::parse_json)
+}
+
+/// [`view`] for a call that usually finishes without waiting and is bounded in work (a
+/// `predict` of a few rows with a model already loaded, on an in-process store): the future is
+/// first polled right here, on the JS thread, inside the runtime's context. If it finishes, the
+/// Promise is settled at once, sparing the two thread hops (to a runtime thread and back) that
+/// would otherwise cost several times the work; the moment it would wait (network, disk, a
+/// blocking thread, a model to load) it continues on the runtime as [`view`] does. The first
+/// poll registers no real waker, which is safe: the runtime polls a newly spawned task at once.
+/// Only a result is settled at once; an error rejects on a later turn of the event loop.
+fn eager_view<'env, T, F>(
+    env: &'env Env,
+    future: F,
+) -> napi::Result<PromiseRaw<'env, Unknown<'env>>>
+where
+    T: Serialize + Send + 'static,
+    F: Future<Output = modelyard::Result<T>> + Send + 'static,
+{
+    let mut future = Box::pin(future);
+    let polled = within_runtime_if_available(|| {
+        future.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    });
+    match polled {
+        Poll::Pending => view(env, future),
+        Poll::Ready(Ok(value)) => {
+            let text = serde_json::to_string(&value)
+                .map_err(|err| errors::to_js(env, &modelyard::Error::internal(err)))?;
+            PromiseRaw::resolve(env, convert::parse_json(env, text)?)
+        }
+        // A refusal is settled later, as every other call's is: a caller that holds several
+        // promises before awaiting them must not meet an unhandled rejection.
+        Poll::Ready(Err(err)) => view(env, std::future::ready(Err::<T, _>(err))),
+    }
 }

@@ -12,7 +12,12 @@ use serde_json::{Map, Value};
 use crate::convert::{self, id};
 use crate::feed::Feed;
 use crate::run::Run;
-use crate::{promise, view};
+use crate::{eager_view, promise, view};
+
+/// Largest `predict` argument, as JSON, tried on the JS thread first (a few dozen rows): the
+/// parsing, checks and model arithmetic stay within tens of microseconds, as the facade computes
+/// small predictions inline (`INLINE_COST` in core's models).
+const EAGER_PREDICT_BYTES: usize = 4096;
 
 /// A signed-in user. Every call re-checks the token: after `logout()` the session is refused.
 #[napi]
@@ -245,13 +250,18 @@ impl Session {
         env: &'env Env,
         model_id: String,
         #[napi(ts_arg_type = "Array<Record<string, string | number | boolean | null>>")]
-        rows: Value,
+        rows: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move {
+        let rows = convert::json_text(env, "rows", rows);
+        // A few rows (the common one-request-one-row case) are predicted without leaving the
+        // JS thread when nothing has to be waited for; see `eager_view`.
+        let small = rows.as_ref().is_ok_and(|json| json.len() <= EAGER_PREDICT_BYTES);
+        let predict = async move {
             let id: ModelId = id(&model_id)?;
-            session.predict(id, &convert::rows(rows)?).await
-        })
+            session.predict(id, &convert::rows(&rows?)?).await
+        };
+        if small { eager_view(env, predict) } else { view(env, predict) }
     }
 
     /// Scores a model on a dataset holding its features and target.

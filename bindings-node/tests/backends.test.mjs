@@ -32,6 +32,10 @@ test('two yards on MongoDB + Redis share accounts, files, runs and logouts', asy
     const same = await worker.login('ada@example.com', PASSWORD)
     assert.equal((await same.preview(data.id, 2)).rows.length, 2)
     assert.ok((await same.evaluate(model.id, data.id)).metrics.accuracy > 0.8)
+    // One row, twice (the model then loaded): the first poll on the JS thread meets the
+    // network and the call goes on on the runtime.
+    const row = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }
+    for (let i = 0; i < 2; i++) assert.equal((await same.predict(model.id, [row]))[0].label, 'setosa')
     await ada.logout()
     await assert.rejects(worker.session(ada.token), { code: 'UNAUTHORIZED' })
   } finally {

@@ -92,3 +92,34 @@ test('notifications arrive live, and leaving the loop releases the stream', asyn
   assert.deepEqual(await live.return(), { value: undefined, done: true })
   assert.deepEqual(await live.next(), { value: undefined, done: true })
 })
+
+// A predict of a few rows is first tried on the JS thread (settled at once when nothing has to be
+// waited for); a larger one, or one that must load the model, goes to the runtime. Both ways
+// give the same answers and the same errors, always as a Promise.
+test('predict answers the same on the JS thread and on the runtime', async (t) => {
+  const ada = await register(await openYard(t), 'ada')
+  const model = await irisModel(ada)
+  await assert.rejects(ada.predict(model.id, [ROW]), { code: 'CONFLICT' })
+  assert.equal((await (await ada.train(model.id, { epochs: 30, seed: 3 })).wait()).status, 'completed')
+
+  const loading = await ada.predict(model.id, [ROW]) // loads the model: on the runtime
+  const loaded = await ada.predict(model.id, [ROW]) // loaded: on the JS thread
+  assert.deepEqual(loaded, loading)
+  const many = Array.from({ length: 300 }, () => ROW) // over the JS-thread size: on the runtime
+  const predictions = await ada.predict(model.id, many)
+  assert.equal(predictions.length, 300)
+  for (const prediction of predictions) assert.deepEqual(prediction, loaded[0])
+
+  const refused = [
+    [[{ ...ROW, sepal_length: 5n }], 'VALIDATION'],
+    [undefined, 'VALIDATION'],
+    [[], 'VALIDATION'],
+    [[{ ...ROW, sepal_length: 'wide' }], 'VALIDATION'],
+  ]
+  for (const [rows, code] of refused) {
+    const call = ada.predict(model.id, rows)
+    assert.ok(call instanceof Promise, 'an error is a rejection, not a throw')
+    await assert.rejects(call, (err) => err.code === code && err.field?.startsWith('rows'))
+  }
+  await assert.rejects(ada.predict('00000000-0000-4000-8000-000000000000', [ROW]), { code: 'NOT_FOUND' })
+})
