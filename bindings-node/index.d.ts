@@ -215,6 +215,12 @@ export interface Notification {
   createdAt: Timestamp
 }
 
+/** `predict()`'s options. */
+export interface PredictOptions {
+  /** Impute missing feature values as the model learned in training instead of refusing them. */
+  allowMissing?: boolean
+}
+
 /** `open()`'s options: the settings of the Rust `ConfigSpec`, in camelCase. */
 export interface OpenOptions {
   store?: string
@@ -400,8 +406,12 @@ export declare class Session {
   runs(): Promise<TrainingRun[]>
   /** A handle on one of the user's runs. */
   run(runId: string): Promise<Run>
-  /** Predicts rows given as objects keyed by column name. */
-  predict(modelId: string, rows: Array<Record<string, string | number | boolean | null>>): Promise<Prediction[]>
+  /**
+   * Predicts rows given as objects keyed by column name. Every feature needs a value: a
+   * missing one (absent, `null`, `''`, `'NaN'`) is a `VALIDATION` error naming it, unless
+   * `{ allowMissing: true }` lets the model impute it.
+   */
+  predict(modelId: string, rows: Array<Record<string, string | number | boolean | null>>, options?: PredictOptions): Promise<Prediction[]>
   /** Scores a model on a dataset holding its features and target. */
   evaluate(modelId: string, datasetId: string): Promise<Evaluation>
   /** A dataset's whole CSV (formula-like cells neutralised) and a file name to save it under. */

@@ -215,6 +215,12 @@ export interface Notification {
   createdAt: Timestamp
 }
 
+/** `predict()`'s options. */
+export interface PredictOptions {
+  /** Impute missing feature values as the model learned in training instead of refusing them. */
+  allowMissing?: boolean
+}
+
 /** `open()`'s options: the settings of the Rust `ConfigSpec`, in camelCase. */
 export interface OpenOptions {
   store?: string

@@ -30,7 +30,7 @@ pub use modelyard_core::auth::{AuthConfig, JwtConfig, JwtKey, RateLimit};
 pub use modelyard_core::cached::CachePolicy;
 pub use modelyard_core::datasets::DatasetConfig;
 pub use modelyard_core::json;
-pub use modelyard_core::models::{CostLimits, ModelRequest, TrainingCost};
+pub use modelyard_core::models::{CostLimits, ModelRequest, PredictOptions, TrainingCost};
 pub use modelyard_core::training::{RunEvent, TrainingConfig};
 pub use modelyard_core::views::{ArtifactFile, Dataset, Model, ModelVersion, TrainingRun};
 pub use modelyard_core::{

@@ -13,8 +13,9 @@ use crate::signed_in::SignedIn;
 
 use crate::{
     Dataset, DatasetDownload, DatasetId, Error, Evaluation, Model, ModelArchive, ModelFile,
-    ModelId, ModelRequest, ModelSummary, Modelyard, Notification, NotificationId, Prediction,
-    Preview, PublicUser, Result, Run, RunId, Timestamp, TrainParams, TrainingRun, Upload, UserId,
+    ModelId, ModelRequest, ModelSummary, Modelyard, Notification, NotificationId, PredictOptions,
+    Prediction, Preview, PublicUser, Result, Run, RunId, Timestamp, TrainParams, TrainingRun,
+    Upload, UserId,
 };
 
 /// A signed-in user. Each call re-checks the token, so a logged-out or revoked session stops
@@ -166,18 +167,42 @@ impl Session {
         self.yard.inner.models.delete(self.owner().await?, id).await
     }
 
-    /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call).
+    /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call). Every
+    /// feature needs a value: a missing one is a `Validation` error naming it (see
+    /// [`Session::predict_with`] to impute them).
     pub async fn predict(
         &self,
         model: ModelId,
         rows: &[serde_json::Map<String, serde_json::Value>],
     ) -> Result<Vec<Prediction>> {
-        self.yard.inner.models.predict(self.owner().await?, model, rows).await
+        self.predict_with(model, rows, PredictOptions::default()).await
     }
 
-    /// Predicts the rows of a CSV document with a header naming the model's feature columns.
+    /// [`Session::predict`] with options: `PredictOptions::allow_missing()` imputes missing
+    /// feature values as the model learned in training.
+    pub async fn predict_with(
+        &self,
+        model: ModelId,
+        rows: &[serde_json::Map<String, serde_json::Value>],
+        options: PredictOptions,
+    ) -> Result<Vec<Prediction>> {
+        self.yard.inner.models.predict(self.owner().await?, model, rows, options).await
+    }
+
+    /// Predicts the rows of a CSV document with a header naming the model's feature columns;
+    /// an empty cell or missing marker is refused as in [`Session::predict`].
     pub async fn predict_csv(&self, model: ModelId, csv: &[u8]) -> Result<Vec<Prediction>> {
-        self.yard.inner.models.predict_csv(self.owner().await?, model, csv).await
+        self.predict_csv_with(model, csv, PredictOptions::default()).await
+    }
+
+    /// [`Session::predict_csv`] with options.
+    pub async fn predict_csv_with(
+        &self,
+        model: ModelId,
+        csv: &[u8],
+        options: PredictOptions,
+    ) -> Result<Vec<Prediction>> {
+        self.yard.inner.models.predict_csv(self.owner().await?, model, csv, options).await
     }
 
     /// Scores a model on a dataset holding its features and target.

@@ -1,6 +1,6 @@
 //! JavaScript arguments as the facade's inputs: the one place each is converted.
 
-use modelyard::{ConfigSpec, Error, ModelRequest, TrainParams, Upload};
+use modelyard::{ConfigSpec, Error, ModelRequest, PredictOptions, TrainParams, Upload};
 use napi::bindgen_prelude::{Function, JsObjectValue, Uint8Array};
 use napi::{Either, Env, JSON, Unknown};
 use serde_json::{Map, Value};
@@ -75,6 +75,11 @@ pub fn parse_json<'env>(env: &'env Env, text: String) -> napi::Result<Unknown<'e
 /// `predict(modelId, rows)`: an array of objects keyed by column name, as JSON text.
 pub fn rows(json: &str) -> modelyard::Result<Vec<Map<String, Value>>> {
     modelyard::json::field_from_slice("rows", json.as_bytes())
+}
+
+/// `predict(modelId, rows, { allowMissing })`.
+pub fn predict_options(options: Option<Map<String, Value>>) -> modelyard::Result<PredictOptions> {
+    PredictOptions::from_json_map(options.unwrap_or_default())
 }
 
 /// A `limit` or similar count: a whole number >= 0.

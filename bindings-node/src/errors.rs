@@ -14,16 +14,21 @@ use napi::{Env, Status};
 /// Rust's snake_case (`batch_size`, `early_stopping.patience`); Node's callers write camelCase,
 /// so `field` and the names in the message are put in camelCase.
 pub fn to_js(env: &Env, err: &modelyard::Error) -> napi::Error {
-    error_object(env, Status::GenericFailure, camel_case_names(&err.to_string()), |error| {
-        error.set_named_property("code", err.code())?;
-        if let Some(field) = err.field() {
-            error.set_named_property("field", modelyard::case::camel_case(field))?;
-        }
-        if let modelyard::Error::RateLimited { retry_after_secs } = err {
-            error.set_named_property("retryAfter", *retry_after_secs)?;
-        }
-        Ok(())
-    })
+    error_object(
+        env,
+        Status::GenericFailure,
+        modelyard::case::camel_case_message(&err.to_string()),
+        |error| {
+            error.set_named_property("code", err.code())?;
+            if let Some(field) = err.field() {
+                error.set_named_property("field", modelyard::case::camel_case_field(field))?;
+            }
+            if let modelyard::Error::RateLimited { retry_after_secs } = err {
+                error.set_named_property("retryAfter", *retry_after_secs)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// A `VALIDATION` error on `field`, for an argument refused before the facade call.
@@ -62,32 +67,4 @@ fn error_object(
         Ok(error) => napi::Error::from(error.to_unknown()),
         Err(failed) => failed,
     }
-}
-
-/// A message whose setting names (`jwt_secret`, quoted or listed) are put in camelCase: every
-/// word of lowercase letters and digits joined by underscores is one.
-fn camel_case_names(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        let is_name = word.contains('_')
-            && word.starts_with(|c: char| c.is_ascii_lowercase())
-            && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        out.push_str(&if is_name {
-            modelyard::case::camel_case(word)
-        } else {
-            std::mem::take(word)
-        });
-        word.clear();
-    };
-    for c in message.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
 }

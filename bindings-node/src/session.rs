@@ -243,7 +243,9 @@ impl Session {
         )
     }
 
-    /// Predicts rows given as objects keyed by column name.
+    /// Predicts rows given as objects keyed by column name. Every feature needs a value: a
+    /// missing one (absent, `null`, `''`, `'NaN'`) is a `VALIDATION` error naming it, unless
+    /// `{ allowMissing: true }` lets the model impute it.
     #[napi(ts_return_type = "Promise<Prediction[]>")]
     pub fn predict<'env>(
         &self,
@@ -251,6 +253,7 @@ impl Session {
         model_id: String,
         #[napi(ts_arg_type = "Array<Record<string, string | number | boolean | null>>")]
         rows: Unknown<'_>,
+        #[napi(ts_arg_type = "PredictOptions")] options: Option<Map<String, Value>>,
     ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
         let rows = convert::json_text(env, "rows", rows);
@@ -259,7 +262,8 @@ impl Session {
         let small = rows.as_ref().is_ok_and(|json| json.len() <= EAGER_PREDICT_BYTES);
         let predict = async move {
             let id: ModelId = id(&model_id)?;
-            session.predict(id, &convert::rows(&rows?)?).await
+            let options = convert::predict_options(options)?;
+            session.predict_with(id, &convert::rows(&rows?)?, options).await
         };
         if small { eager_view(env, predict) } else { view(env, predict) }
     }

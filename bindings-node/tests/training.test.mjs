@@ -122,4 +122,25 @@ test('predict answers the same on the JS thread and on the runtime', async (t) =
     await assert.rejects(call, (err) => err.code === code && err.field?.startsWith('rows'))
   }
   await assert.rejects(ada.predict('00000000-0000-4000-8000-000000000000', [ROW]), { code: 'NOT_FOUND' })
+
+  // A missing value is refused, named as written (column names are data: never camelCased),
+  // unless the caller asks for it to be imputed.
+  const { petal_width: _, ...partial } = ROW
+  for (const [rows, field] of [
+    [[ROW, partial], 'rows[1]'],
+    [[{ ...ROW, sepal_length: null }], 'rows[0].sepal_length'],
+    [[{ ...ROW, sepal_length: 'NaN' }], 'rows[0].sepal_length'],
+  ]) {
+    await assert.rejects(ada.predict(model.id, rows), (err) => {
+      assert.equal(err.code, 'VALIDATION')
+      assert.equal(err.field, field)
+      assert.match(err.message, /allowMissing/)
+      return true
+    })
+    assert.equal((await ada.predict(model.id, rows, { allowMissing: true })).length, rows.length)
+  }
+  await assert.rejects(ada.predict(model.id, [ROW], { allowMising: true }), {
+    code: 'VALIDATION',
+    field: 'allowMising',
+  })
 })

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use modelyard::blocking::{self, RuntimeShare};
-use modelyard::{DatasetId, ModelId, NotificationId, RunEvent, RunId};
+use modelyard::{DatasetId, ModelId, NotificationId, PredictOptions, RunEvent, RunId};
 use pyo3::exceptions::{PyStopAsyncIteration, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -423,18 +423,21 @@ impl AsyncSession {
     }
 
     /// Predicts `rows`, as `Session.predict` does.
+    #[pyo3(signature = (model_id, rows, *, allow_missing = false))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
         model_id: &str,
         rows: &Bound<'py, PyAny>,
+        allow_missing: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
         let rows = Rows::from_py(py, rows)?;
+        let options = PredictOptions { allow_missing };
         resolve(py, &self.yard, &self.session, |s| async move {
             let features =
                 if rows.needs_features() { s.model(id).await?.features } else { Vec::new() };
-            s.predict(id, &rows.into_records(&features)?).await
+            s.predict_with(id, &rows.into_records(&features)?, options).await
         })
     }
 

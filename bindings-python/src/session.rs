@@ -1,7 +1,9 @@
 //! `Session`: a signed-in user's operations, each one call into `modelyard::blocking` with the
 //! GIL released, plus the conversion of its arguments and result.
 
-use modelyard::{DatasetId, ModelArchive, ModelId, NotificationId, Prediction, RunId, blocking};
+use modelyard::{
+    DatasetId, ModelArchive, ModelId, NotificationId, PredictOptions, Prediction, RunId, blocking,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -204,29 +206,37 @@ impl Session {
     }
 
     /// Predicts `rows`: a list of dicts keyed by column name, a pandas DataFrame, or a 2-D
-    /// numpy array whose columns are the model's features in order.
+    /// numpy array whose columns are the model's features in order. Every feature needs a
+    /// value: a missing one (absent, None, NaN, "") raises `ValidationError` naming it, unless
+    /// `allow_missing=True` lets the model impute it.
+    #[pyo3(signature = (model_id, rows, *, allow_missing = false))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
         model_id: &str,
         rows: &Bound<'py, PyAny>,
+        allow_missing: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
         let rows = Rows::from_py(py, rows)?;
-        to_py(py, &py.detach(|| self.predictions(id, rows)).into_py_result()?)
+        let options = PredictOptions { allow_missing };
+        to_py(py, &py.detach(|| self.predictions(id, rows, options)).into_py_result()?)
     }
 
     /// Class probabilities of `rows` (as `predict` takes them) as a numpy array of shape
     /// `(rows, classes)`, columns in the sorted order of the class labels (needs numpy).
+    #[pyo3(signature = (model_id, rows, *, allow_missing = false))]
     fn predict_proba<'py>(
         &self,
         py: Python<'py>,
         model_id: &str,
         rows: &Bound<'py, PyAny>,
+        allow_missing: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
         let rows = Rows::from_py(py, rows)?;
-        let predictions = py.detach(|| self.predictions(id, rows)).into_py_result()?;
+        let options = PredictOptions { allow_missing };
+        let predictions = py.detach(|| self.predictions(id, rows, options)).into_py_result()?;
         let probabilities = convert::probabilities(&predictions)?;
         py.import("numpy")?.call_method1("asarray", (probabilities, "float64"))
     }
@@ -279,10 +289,15 @@ impl Session {
 
 impl Session {
     /// Predicts `rows`, reading the model's feature names first when a matrix needs them.
-    fn predictions(&self, model: ModelId, rows: Rows) -> modelyard::Result<Vec<Prediction>> {
+    fn predictions(
+        &self,
+        model: ModelId,
+        rows: Rows,
+        options: PredictOptions,
+    ) -> modelyard::Result<Vec<Prediction>> {
         let features =
             if rows.needs_features() { self.session.model(model)?.features } else { Vec::new() };
-        self.session.predict(model, &rows.into_records(&features)?)
+        self.session.predict_with(model, &rows.into_records(&features)?, options)
     }
 }
 

@@ -77,6 +77,28 @@ def test_predict_takes_dicts_dataframes_and_arrays(ada, iris_model):
         ada.predict(iris_model.id, numpy.array([[5.1, 3.5]]))
 
 
+def test_missing_values_are_refused_unless_imputation_is_asked_for(ada, iris_model):
+    assert ada.train(iris_model.id, epochs=5).wait().status == "completed"
+    row = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+    partial = {k: v for k, v in row.items() if k != "petal_width"}
+    for rows, field in [
+        ([row, partial], "rows[1]"),
+        ([{**row, "sepal_width": None}], "rows[0].sepal_width"),
+        ([{**row, "sepal_width": "NaN"}], "rows[0].sepal_width"),
+    ]:
+        with pytest.raises(modelyard.ValidationError) as caught:
+            ada.predict(iris_model.id, rows)
+        assert caught.value.field == field
+        assert "allow_missing" in str(caught.value)
+        assert len(ada.predict(iris_model.id, rows, allow_missing=True)) == len(rows)
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame([row, {**row, "sepal_width": float("nan")}])
+    with pytest.raises(modelyard.ValidationError) as caught:
+        ada.predict_proba(iris_model.id, frame)
+    assert caught.value.field == "rows[1].sepal_width"
+    assert ada.predict_proba(iris_model.id, frame, allow_missing=True).shape == (2, 3)
+
+
 def test_summary_prints_like_keras(ada, iris_model):
     summary = ada.summary(iris_model.id)
     text = str(summary)

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use super::{NotificationEvents, OpenYard, Run};
 use crate::{
     Dataset, DatasetId, Evaluation, Model, ModelArchive, ModelFile, ModelId, ModelRequest,
-    ModelSummary, Notification, NotificationId, Prediction, Preview, PublicUser, Result, RunId,
-    Timestamp, TrainParams, TrainingRun, Upload,
+    ModelSummary, Notification, NotificationId, PredictOptions, Prediction, Preview, PublicUser,
+    Result, RunId, Timestamp, TrainParams, TrainingRun, Upload,
 };
 
 /// A signed-in user, synchronous. Each call re-checks the token, as [`crate::Session`] does.
@@ -162,7 +162,8 @@ impl Session {
         self.open.block_on(self.session.delete_model(id))
     }
 
-    /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call).
+    /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call); a
+    /// missing feature value is refused, naming it.
     pub fn predict(
         &self,
         model: ModelId,
@@ -171,9 +172,29 @@ impl Session {
         self.open.block_on(self.session.predict(model, rows))
     }
 
+    /// [`Session::predict`] with options (`PredictOptions::allow_missing()` imputes).
+    pub fn predict_with(
+        &self,
+        model: ModelId,
+        rows: &[serde_json::Map<String, serde_json::Value>],
+        options: PredictOptions,
+    ) -> Result<Vec<Prediction>> {
+        self.open.block_on(self.session.predict_with(model, rows, options))
+    }
+
     /// Predicts the rows of a CSV document with a header naming the model's feature columns.
     pub fn predict_csv(&self, model: ModelId, csv: &[u8]) -> Result<Vec<Prediction>> {
         self.open.block_on(self.session.predict_csv(model, csv))
+    }
+
+    /// [`Session::predict_csv`] with options.
+    pub fn predict_csv_with(
+        &self,
+        model: ModelId,
+        csv: &[u8],
+        options: PredictOptions,
+    ) -> Result<Vec<Prediction>> {
+        self.open.block_on(self.session.predict_csv_with(model, csv, options))
     }
 
     /// Scores a model on a dataset holding its features and target.

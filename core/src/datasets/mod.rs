@@ -34,7 +34,7 @@ pub use names::{
 };
 pub use rows::MAX_COLUMN_NAME_CHARS;
 pub use schema::{check_and_infer, infer_schema};
-pub use table::{parse_table, parse_table_columns, table_from_rows};
+pub use table::{parse_table, parse_table_columns, refuse_missing, table_from_rows};
 
 use std::sync::Arc;
 

@@ -108,7 +108,9 @@ pub(crate) fn read_table(
 
 /// Builds a table of `columns` from JSON objects keyed by column name.
 ///
-/// A missing key or `null` is a missing value. Numeric columns take numbers or numeric strings;
+/// A missing key, `null` or a missing marker (`""`, `"NaN"`, `"NA"`...) is a missing value, which
+/// is refused unless `allow_missing` (the model then imputes it as it learned to): a prediction
+/// must not silently answer for values the caller forgot. Numeric columns take numbers or numeric strings;
 /// the others take strings, numbers or booleans. A key that is no column of the schema is
 /// refused so typos surface; schema columns outside `columns` (a target, say) are ignored.
 /// Errors are `Validation` on `rows[i].column`, `i` counting from 0; a name in `columns` that
@@ -117,6 +119,7 @@ pub fn table_from_rows(
     rows: &[Map<String, Value>],
     schema: &DatasetSchema,
     columns: &[String],
+    allow_missing: bool,
 ) -> Result<Table> {
     let selected: Vec<&ColumnSchema> =
         columns.iter().map(|name| schema_column(schema, name, "columns")).collect::<Result<_>>()?;
@@ -131,14 +134,59 @@ pub fn table_from_rows(
                 "no such column in the dataset",
             ));
         }
+        if !allow_missing {
+            let absent: Vec<&str> = selected
+                .iter()
+                .map(|c| c.name.as_str())
+                .filter(|name| !row.contains_key(*name))
+                .collect();
+            if !absent.is_empty() {
+                return Err(Error::validation(
+                    format!("rows[{i}]"),
+                    format!(
+                        "missing feature column{} {}: give every feature, or set allow_missing \
+                         to let the model impute them",
+                        if absent.len() == 1 { "" } else { "s" },
+                        absent
+                            .iter()
+                            .map(|n| format!("\"{}\"", excerpt(n)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
         for (column, values) in selected.iter().zip(builders.iter_mut()) {
             let value = row.get(&column.name).unwrap_or(&Value::Null);
-            values.push_json(value).map_err(|message| {
-                Error::validation(format!("rows[{i}].{}", column.name), message)
-            })?;
+            let field = || format!("rows[{i}].{}", column.name);
+            values.push_json(value).map_err(|message| Error::validation(field(), message))?;
+            if !allow_missing && values.last_is_missing() {
+                return Err(Error::validation(field(), NO_VALUE));
+            }
         }
     }
     Ok(table(&selected, builders, rows.len() as u64))
+}
+
+/// Why a missing value is refused where values are required.
+const NO_VALUE: &str = "no value (null, \"\", or a marker such as \"NaN\" or \"NA\"): give one, or \
+                        set allow_missing to let the model impute it";
+
+/// Refuses the first missing value of `table` (a CSV body to predict), naming its row and column.
+pub fn refuse_missing(table: &Table) -> Result<()> {
+    for column in &table.columns {
+        let missing = match &column.values {
+            ColumnValues::Numeric(values) => values.iter().position(Option::is_none),
+            ColumnValues::Text(values) => values.iter().position(Option::is_none),
+        };
+        if let Some(row) = missing {
+            return Err(Error::validation(
+                "file",
+                format!("data row {}, column \"{}\": {NO_VALUE}", row + 1, excerpt(&column.name)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn schema_column<'s>(
@@ -192,6 +240,14 @@ impl ValuesBuilder {
             (ColumnValues::Text(values), _) => values.push(Some(raw.trim().to_owned())),
         }
         Ok(())
+    }
+
+    /// Whether the value pushed last is missing.
+    fn last_is_missing(&self) -> bool {
+        match &self.0 {
+            ColumnValues::Numeric(values) => values.last().is_some_and(Option::is_none),
+            ColumnValues::Text(values) => values.last().is_some_and(Option::is_none),
+        }
     }
 
     fn push_json(&mut self, value: &Value) -> std::result::Result<(), String> {

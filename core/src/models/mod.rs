@@ -113,6 +113,7 @@ impl ModelService {
         owner: UserId,
         id: ModelId,
         rows: &[serde_json::Map<String, serde_json::Value>],
+        options: PredictOptions,
     ) -> Result<Vec<Prediction>> {
         if rows.is_empty() {
             return Err(Error::validation("rows", "give at least one row"));
@@ -125,7 +126,12 @@ impl ModelService {
         }
         let model = self.get(owner, id).await?;
         let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
-        let table = datasets::table_from_rows(rows, &dataset.schema, &model.features)?;
+        let table = datasets::table_from_rows(
+            rows,
+            &dataset.schema,
+            &model.features,
+            options.allow_missing,
+        )?;
         let predictor = self.predictor(&model).await?;
         run_model(predictor, table.rows, move |p| p.predict(&table)).await
     }
@@ -136,10 +142,14 @@ impl ModelService {
         owner: UserId,
         id: ModelId,
         csv: &[u8],
+        options: PredictOptions,
     ) -> Result<Vec<Prediction>> {
         let model = self.get(owner, id).await?;
         let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
-        let table = datasets::parse_table(csv, &dataset.schema)?;
+        let table = datasets::parse_table_columns(csv, &dataset.schema, &model.features)?;
+        if !options.allow_missing {
+            datasets::refuse_missing(&table)?;
+        }
         let predictor = self.predictor(&model).await?;
         run_model(predictor, table.rows, move |p| p.predict(&table)).await
     }
@@ -205,6 +215,30 @@ async fn run_model<T: Send + 'static>(
         return work(predictor.as_ref());
     }
     tokio::task::spawn_blocking(move || work(predictor.as_ref())).await.map_err(Error::internal)?
+}
+
+/// How a prediction reads its rows; as JSON, `{"allowMissing": true}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PredictOptions {
+    /// Lets missing feature values through (an absent key or column, `null`, an empty cell or a
+    /// marker such as `"NaN"`), imputed as the model learned in training. By default they are
+    /// refused, each named: a prediction must not silently answer for a value the caller forgot.
+    pub allow_missing: bool,
+}
+
+impl PredictOptions {
+    /// Missing feature values are imputed instead of refused.
+    pub fn allow_missing() -> Self {
+        Self { allow_missing: true }
+    }
+
+    /// Options from a JSON object (a JavaScript options argument): an unknown key is refused,
+    /// naming it and the key it most likely meant.
+    pub fn from_json_map(fields: serde_json::Map<String, serde_json::Value>) -> Result<Self> {
+        crate::json::refuse_unknown(&fields, &["allowMissing"])?;
+        crate::json::from_value(serde_json::Value::Object(fields))
+    }
 }
 
 /// The most rows one predict call takes.

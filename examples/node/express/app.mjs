@@ -116,7 +116,8 @@ export function createApp(yard, { maxUploadBytes = 100 * 1024 * 1024 } = {}) {
     res.status(204).end()
   })
   api.post('/model/:id/predict', signedIn, async (req, res) => {
-    res.json({ predictions: await req.session.predict(req.params.id, req.body?.rows) })
+    const options = { allowMissing: req.body?.allowMissing === true }
+    res.json({ predictions: await req.session.predict(req.params.id, req.body?.rows, options) })
   })
   api.post('/model/:id/evaluate', signedIn, async (req, res) => {
     res.json(await req.session.evaluate(req.params.id, req.body?.datasetId))

@@ -95,10 +95,11 @@ impl IntoResponse for ApiError {
             status,
             ErrorDetail {
                 code: self.0.code(),
-                message,
-                // The facade names fields as Rust spells them (`batch_size`); the client sent
-                // JSON's camelCase (`batchSize`), and a form marks the field by that name.
-                field: self.0.field().map(modelyard::case::camel_case),
+                // The facade names fields and settings as Rust spells them (`batch_size`); the
+                // client sent JSON's camelCase (`batchSize`), and a form marks the field by that
+                // name. Column names (`rows[0].sepal_length`) are the client's, kept as written.
+                message: modelyard::case::camel_case_message(&message),
+                field: self.0.field().map(modelyard::case::camel_case_field),
             },
         );
         let headers = response.headers_mut();

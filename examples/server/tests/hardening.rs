@@ -107,6 +107,73 @@ async fn h11_error_fields_are_named_as_the_client_sent_them() {
     }
 }
 
+/// H13: a predict row missing feature columns was answered (values imputed silently), and
+/// `"NaN"` was taken while `"inf"` was refused. Missing values are refused naming them, the
+/// column names as the client wrote them, unless `allowMissing` asks for imputation; an unknown
+/// column is refused; a non-finite number always is.
+#[tokio::test]
+async fn h13_predict_refuses_missing_and_unknown_columns_unless_told_to_impute() {
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    let dataset = server.upload_iris(&token).await;
+    let model = server.create_model(&token, &dataset).await;
+    let run = server.start_run(&token, &model, 2).await;
+    assert_eq!(server.wait_run(&token, &run).await["status"], "completed");
+    let path = format!("/api/model/{model}/predict");
+    let full =
+        json!({ "sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2 });
+    let with = |key: &str, value: Value| {
+        let mut row = full.clone();
+        row[key] = value;
+        row
+    };
+    let mut partial = full.clone();
+    partial.as_object_mut().unwrap().remove("petal_width");
+
+    let refused = [
+        (json!({ "rows": [full, partial] }), "rows[1]", "\"petal_width\""),
+        (json!({ "rows": [with("sepal_width", Value::Null)] }), "rows[0].sepal_width", "no value"),
+        (json!({ "rows": [with("sepal_width", json!("NaN"))] }), "rows[0].sepal_width", "no value"),
+        (json!({ "rows": [with("sepal_width", json!(""))] }), "rows[0].sepal_width", "no value"),
+        (
+            json!({ "rows": [with("sepal_width", json!("inf"))] }),
+            "rows[0].sepal_width",
+            "non-finite",
+        ),
+        (
+            json!({ "rows": [with("petal_colour", json!(1))] }),
+            "rows[0].petal_colour",
+            "no such column",
+        ),
+        (
+            json!({ "rows": [with("sepal_width", json!("inf"))], "allowMissing": true }),
+            "rows[0].sepal_width",
+            "non-finite",
+        ),
+    ];
+    for (body, field, says) in refused {
+        let error = error_code(
+            server.post(&path, Some(&token), body.clone()).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(error["field"], field, "{body}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(says), "{body}: {message}");
+        if says == "no value" || field == "rows[1]" {
+            assert!(message.contains("allowMissing"), "the option is named as sent: {message}");
+        }
+    }
+
+    // Asked for, missing values are imputed: the same rows answer.
+    let body =
+        json!({ "rows": [partial, with("sepal_width", json!("NaN"))], "allowMissing": true });
+    let response = server.post(&path, Some(&token), body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["predictions"].as_array().unwrap().len(), 2, "{answer}");
+}
+
 /// H12: bidi overrides and zero-width characters were accepted in names and reached download
 /// file names (`invoice\u{202e}vsc.exe` shows as `invoiceexe.csv`).
 #[tokio::test]

@@ -1,7 +1,9 @@
 use serde_json::{Map, Value, json};
 
 use super::file_error;
-use crate::datasets::{infer_schema, parse_table, parse_table_columns, table_from_rows};
+use crate::datasets::{
+    infer_schema, parse_table, parse_table_columns, refuse_missing, table_from_rows,
+};
 use crate::{ColumnValues, DatasetSchema};
 
 fn schema() -> DatasetSchema {
@@ -51,7 +53,7 @@ fn a_word_in_a_numeric_column_names_row_and_column() {
 }
 
 #[test]
-fn json_rows_take_numbers_numeric_strings_and_nulls() {
+fn json_rows_take_numbers_numeric_strings_and_allowed_nulls() {
     let rows = rows(json!([
         {"petal_length": 1.5, "color": "red"},
         {"petal_length": "2", "color": 3},
@@ -59,7 +61,7 @@ fn json_rows_take_numbers_numeric_strings_and_nulls() {
         {"species": "a", "color": " NA "},
     ]));
     let columns = ["petal_length".to_owned(), "color".to_owned()];
-    let table = table_from_rows(&rows, &schema(), &columns).unwrap();
+    let table = table_from_rows(&rows, &schema(), &columns, true).unwrap();
     assert_eq!(table.rows, 4);
     assert_eq!(
         table.columns[0].values,
@@ -74,24 +76,62 @@ fn json_rows_take_numbers_numeric_strings_and_nulls() {
 #[test]
 fn json_errors_name_the_row_and_column() {
     let columns = ["petal_length".to_owned()];
-    let err =
-        table_from_rows(&rows(json!([{}, {}, {}, {"petal_length": "long"}])), &schema(), &columns)
-            .unwrap_err();
+    let err = table_from_rows(
+        &rows(json!([{}, {}, {}, {"petal_length": "long"}])),
+        &schema(),
+        &columns,
+        true,
+    )
+    .unwrap_err();
     assert_eq!(err.field(), Some("rows[3].petal_length"));
-    let err =
-        table_from_rows(&rows(json!([{"petal_length": [1]}])), &schema(), &columns).unwrap_err();
+    let err = table_from_rows(&rows(json!([{"petal_length": [1]}])), &schema(), &columns, true)
+        .unwrap_err();
     assert_eq!(err.field(), Some("rows[0].petal_length"));
-    let err =
-        table_from_rows(&rows(json!([{"petal_length": "-inf"}])), &schema(), &columns).unwrap_err();
+    let err = table_from_rows(&rows(json!([{"petal_length": "-inf"}])), &schema(), &columns, true)
+        .unwrap_err();
     assert!(err.to_string().contains("non-finite"));
 }
 
 #[test]
 fn unknown_json_keys_are_refused_so_typos_surface() {
     let columns = ["petal_length".to_owned()];
-    let err =
-        table_from_rows(&rows(json!([{"petal_lenght": 1}])), &schema(), &columns).unwrap_err();
+    let err = table_from_rows(&rows(json!([{"petal_lenght": 1}])), &schema(), &columns, true)
+        .unwrap_err();
     assert_eq!(err.field(), Some("rows[0].petal_lenght"));
-    let err = table_from_rows(&[], &schema(), &["nope".to_owned()]).unwrap_err();
+    let err = table_from_rows(&[], &schema(), &["nope".to_owned()], true).unwrap_err();
     assert_eq!(err.field(), Some("columns"));
+}
+
+#[test]
+fn missing_values_are_refused_unless_allowed_naming_them() {
+    let columns = ["petal_length".to_owned(), "color".to_owned()];
+    let strict =
+        |value: serde_json::Value| table_from_rows(&rows(value), &schema(), &columns, false);
+    assert!(strict(json!([{"petal_length": 1.5, "color": "red"}])).is_ok());
+
+    // Absent columns: named together, on the row.
+    let err = strict(json!([{"petal_length": 1.5, "color": "red"}, {}])).unwrap_err();
+    assert_eq!(err.field(), Some("rows[1]"), "{err}");
+    assert!(err.to_string().contains(r#""petal_length", "color""#), "{err}");
+    assert!(err.to_string().contains("allow_missing"), "{err}");
+    // A null, an empty string and every missing marker are one rule, in either kind of column.
+    for value in [json!(null), json!(""), json!("NaN"), json!(" na "), json!("?")] {
+        let err = strict(json!([{"petal_length": value.clone(), "color": "red"}])).unwrap_err();
+        assert_eq!(err.field(), Some("rows[0].petal_length"), "{value}: {err}");
+        let err = strict(json!([{"petal_length": 1, "color": value.clone()}])).unwrap_err();
+        assert_eq!(err.field(), Some("rows[0].color"), "{value}: {err}");
+    }
+    // Non-finite numbers are refused even when missing values are allowed.
+    let err = table_from_rows(&rows(json!([{"petal_length": "inf"}])), &schema(), &columns, true);
+    assert!(err.unwrap_err().to_string().contains("non-finite"));
+}
+
+#[test]
+fn a_csv_body_with_a_missing_value_is_refused_naming_row_and_column() {
+    let table = parse_table(b"petal_length,color\n1.5,red\n2.5,\n", &schema()).unwrap();
+    let err = refuse_missing(&table).unwrap_err();
+    assert_eq!(err.field(), Some("file"));
+    assert!(err.to_string().contains(r#"data row 2, column "color""#), "{err}");
+    let full = parse_table(b"petal_length,color\n1.5,red\n", &schema()).unwrap();
+    assert!(refuse_missing(&full).is_ok());
 }

@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use modelyard::{Evaluation, Model, ModelId, ModelRequest, ModelSummary, Prediction};
+use modelyard::{
+    Evaluation, Model, ModelId, ModelRequest, ModelSummary, PredictOptions, Prediction,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -33,10 +35,15 @@ pub struct SummaryBody {
 
 /// `POST /api/model/{id}/predict` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PredictBody {
     /// Rows as objects keyed by column name.
     #[schema(value_type = Vec<Object>)]
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Impute missing feature values (absent keys, `null`, `""`, `"NaN"`) as the model learned
+    /// in training instead of refusing them (default false).
+    #[serde(default)]
+    pub allow_missing: bool,
 }
 
 /// `{predictions}`.
@@ -110,7 +117,8 @@ pub async fn predict(
     Id(id): Id<ModelId>,
     ApiJson(body): ApiJson<PredictBody>,
 ) -> ApiResult<Json<PredictionsBody>> {
-    Ok(Json(PredictionsBody { predictions: session.predict(id, &body.rows).await? }))
+    let options = PredictOptions { allow_missing: body.allow_missing };
+    Ok(Json(PredictionsBody { predictions: session.predict_with(id, &body.rows, options).await? }))
 }
 
 /// Scores the model on a dataset.
