@@ -91,6 +91,15 @@ pub struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "MODELYARD_LOG_JSON")]
     pub log_json: bool,
+    /// Write the logs to files in this directory instead of stderr: `server.<date>.log` (the
+    /// server's events), `error.<date>.log` (warnings and errors) and `access.<date>.log` (one
+    /// line per answer), a new file each day (UTC).
+    #[arg(long, env = "MODELYARD_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Days of log files kept in `--log-dir`, per log (default 14).
+    #[arg(long, env = "MODELYARD_LOG_RETENTION_DAYS", default_value_t = 14,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub log_retention_days: u16,
     /// Also serve a bare hello-world router at this address, as a load-test baseline.
     #[arg(long, hide = true)]
     pub bench_hello: Option<SocketAddr>,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod connections;
 pub mod download;
 pub mod error;
+pub mod logs;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

@@ -6,9 +6,8 @@ use std::time::Instant;
 use clap::Parser;
 use modelyard::Modelyard;
 use modelyard_server::config::{Args, Role};
-use modelyard_server::{AppState, app, bench_hello_app, health_app, serve};
+use modelyard_server::{AppState, app, bench_hello_app, health_app, logs, serve};
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc: each request allocates dozens of small blocks (headers, JSON, records) on two
 /// runtime threads; glibc's allocator cost about a tenth of a request's CPU in the load test.
@@ -19,10 +18,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let started = Instant::now();
     let args = Args::parse();
-    init_logs(args.log_json);
+    let _logs = match logs::init(args.log_json, args.log_dir.as_deref(), args.log_retention_days) {
+        Ok(logs) => logs,
+        Err(err) => {
+            eprintln!("modelyard-server: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(args, started).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            tracing::error!(%err, "modelyard-server failed");
             eprintln!("modelyard-server: {err}");
             ExitCode::FAILURE
         }
@@ -61,17 +67,6 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     yard.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-fn init_logs(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sled=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 async fn shutdown_signal() {

@@ -48,6 +48,7 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
 /// The access-log line of one answer.
 pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
     tracing::info!(
+        target: crate::logs::ACCESS_TARGET,
         status = response.status().as_u16(),
         latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
         "answered"
