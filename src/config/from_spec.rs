@@ -103,6 +103,11 @@ fn training(spec: &ConfigSpec) -> Result<TrainingConfig> {
         max_attempts: at_least_one("max_attempts", spec.max_attempts)?
             .unwrap_or(defaults.max_attempts),
         cost_limits: cost_limits(spec)?,
+        max_active_runs_per_user: at_least_one(
+            "max_active_runs_per_user",
+            spec.max_active_runs_per_user,
+        )?
+        .unwrap_or(defaults.max_active_runs_per_user),
     })
 }
 

@@ -18,6 +18,7 @@ pub(super) const KEYS: &[(&str, &str)] = &[
     ("max_model_params", "a whole number of parameters, at least 1"),
     ("max_training_bytes", "a whole number of bytes, at least 1"),
     ("max_run_row_epochs", "a whole number of rows, at least 1"),
+    ("max_active_runs_per_user", "a whole number of runs, at least 1"),
     ("loaded_models_bytes", "a whole number of bytes, 0 to keep no model loaded"),
     ("max_upload_bytes", "a whole number of bytes, at least 1"),
     ("max_columns", "a whole number, at least 1"),

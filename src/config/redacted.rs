@@ -138,6 +138,7 @@ impl fmt::Debug for ConfigSpec {
             max_model_params,
             max_training_bytes,
             max_run_row_epochs,
+            max_active_runs_per_user,
             loaded_models_bytes,
             max_upload_bytes,
             max_columns,
@@ -169,6 +170,7 @@ impl fmt::Debug for ConfigSpec {
             .field("max_model_params", max_model_params)
             .field("max_training_bytes", max_training_bytes)
             .field("max_run_row_epochs", max_run_row_epochs)
+            .field("max_active_runs_per_user", max_active_runs_per_user)
             .field("loaded_models_bytes", loaded_models_bytes)
             .field("max_upload_bytes", max_upload_bytes)
             .field("max_columns", max_columns)

@@ -38,6 +38,8 @@ pub struct ConfigSpec {
     pub max_training_bytes: Option<u64>,
     /// Most rows one run may go through, dataset rows times epochs (default 100 million).
     pub max_run_row_epochs: Option<u64>,
+    /// Runs one user may have queued or running at once (default 10).
+    pub max_active_runs_per_user: Option<u32>,
     /// Memory for trained models kept loaded between predictions, in bytes (default 256 MiB;
     /// 0 reads the model's files on every call).
     pub loaded_models_bytes: Option<u64>,

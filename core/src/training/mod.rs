@@ -37,7 +37,13 @@ pub struct TrainingConfig {
     pub max_attempts: u32,
     /// What one run may cost, checked before it is queued.
     pub cost_limits: CostLimits,
+    /// Runs one user may have queued or running at once: beyond it a start is a `Conflict`, so
+    /// one user cannot fill the queue ahead of everyone else.
+    pub max_active_runs_per_user: u32,
 }
+
+/// Runs one user may have queued or running at once, by default.
+pub const DEFAULT_MAX_ACTIVE_RUNS_PER_USER: u32 = 10;
 
 impl Default for TrainingConfig {
     fn default() -> Self {
@@ -48,6 +54,7 @@ impl Default for TrainingConfig {
             poll_interval: Duration::from_millis(250),
             max_attempts: 3,
             cost_limits: CostLimits::default(),
+            max_active_runs_per_user: DEFAULT_MAX_ACTIVE_RUNS_PER_USER,
         }
     }
 }
@@ -121,6 +128,14 @@ impl TrainingService {
             return Err(Error::Conflict(format!(
                 "model already has an active run {} ({:?})",
                 active.id, active.status
+            )));
+        }
+        let active = runs.iter().filter(|r| !r.status.is_final()).count();
+        let limit = self.config.max_active_runs_per_user;
+        if active >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            return Err(Error::Conflict(format!(
+                "you already have {active} runs queued or running, the most one user may have \
+                 (max_active_runs_per_user = {limit}): wait for one to finish, or cancel one"
             )));
         }
         let run = TrainingRun::queued(owner, model_id, model.dataset_id, params);

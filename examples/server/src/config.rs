@@ -74,6 +74,9 @@ pub struct Args {
     /// Most rows one run may go through, dataset rows times epochs (default 100 million).
     #[arg(long, env = "MODELYARD_MAX_RUN_ROW_EPOCHS")]
     pub max_run_row_epochs: Option<u64>,
+    /// Runs one user may have queued or running at once (default 10).
+    #[arg(long, env = "MODELYARD_MAX_ACTIVE_RUNS_PER_USER")]
+    pub max_active_runs_per_user: Option<u32>,
     /// Memory for trained models kept loaded between predictions, in MiB (default 256; 0 reads
     /// the model's files on every prediction).
     #[arg(long, env = "MODELYARD_LOADED_MODELS_MB")]
@@ -120,6 +123,7 @@ impl Args {
             max_model_params: self.max_model_params,
             max_training_bytes: self.max_training_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             max_run_row_epochs: self.max_run_row_epochs,
+            max_active_runs_per_user: self.max_active_runs_per_user,
             loaded_models_bytes: self.loaded_models_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             ..ConfigSpec::default()
         }

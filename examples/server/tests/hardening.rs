@@ -107,6 +107,53 @@ async fn h11_error_fields_are_named_as_the_client_sent_them() {
     }
 }
 
+/// H5 (the per-user cap; fair claiming between users is still open): 50 runs queued by one user
+/// made another user's run wait behind all of them. A user may have at most
+/// `max_active_runs_per_user` runs queued or running; the next start is a 409 that says so, and
+/// stores nothing; another user is not affected; a finished or cancelled run frees a place.
+#[tokio::test]
+async fn h5_one_user_may_only_have_so_many_runs_queued_or_running() {
+    let server = TestServer::with(Options {
+        trainer: Some(modelyard::core::testkit::StepTrainer::slow()),
+        max_active_runs_per_user: Some(2),
+        ..Options::default()
+    })
+    .await;
+    let token = server.register("ada").await;
+    let dataset = server.upload_iris(&token).await;
+    let mut models = Vec::new();
+    for _ in 0..3 {
+        models.push(server.create_model(&token, &dataset).await);
+    }
+    let first = server.start_run(&token, &models[0], 50).await;
+    server.start_run(&token, &models[1], 50).await;
+    let body = json!({ "modelId": models[2], "epochs": 1 });
+    let refused = server.post("/api/training/start", Some(&token), body.clone()).await;
+    let error = error_code(refused, StatusCode::CONFLICT).await;
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("2 runs queued or running"), "{message}");
+    assert!(
+        message.contains("maxActiveRunsPerUser"),
+        "named as a JSON client writes it: {message}"
+    );
+    let runs: Value = server.get("/api/training", &token).await.json().await.unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 2, "the refused start stored nothing");
+
+    // Another user is not held back by ada's runs being counted.
+    let bob = server.register("bob").await;
+    let bobs = server.upload_iris(&bob).await;
+    let bob_model = server.create_model(&bob, &bobs).await;
+    server.start_run(&bob, &bob_model, 1).await;
+
+    // A cancelled run frees its place.
+    let cancelled =
+        server.post(&format!("/api/training/{first}/cancel"), Some(&token), json!({})).await;
+    assert!(cancelled.status().is_success(), "{}", cancelled.status());
+    server.wait_run(&token, &first).await;
+    let accepted = server.post("/api/training/start", Some(&token), body).await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+}
+
 /// H13: a predict row missing feature columns was answered (values imputed silently), and
 /// `"NaN"` was taken while `"inf"` was refused. Missing values are refused naming them, the
 /// column names as the client wrote them, unless `allowMissing` asks for imputation; an unknown

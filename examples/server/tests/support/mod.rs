@@ -47,6 +47,7 @@ pub struct Options {
     pub quota_bytes_per_user: Option<u64>,
     pub quota_files_per_user: Option<u64>,
     pub cost_limits: Option<CostLimits>,
+    pub max_active_runs_per_user: Option<u32>,
     pub token_ttl: Option<Duration>,
 }
 
@@ -62,6 +63,7 @@ impl Default for Options {
             quota_bytes_per_user: None,
             quota_files_per_user: None,
             cost_limits: None,
+            max_active_runs_per_user: None,
             token_ttl: None,
         }
     }
@@ -102,6 +104,9 @@ impl TestServer {
         }
         if let Some(quota) = options.quota_files_per_user {
             config.datasets.quota_files_per_user = quota;
+        }
+        if let Some(runs) = options.max_active_runs_per_user {
+            config.training.max_active_runs_per_user = runs;
         }
         if let Some(limits) = options.cost_limits {
             config.training.cost_limits = limits;
