@@ -124,7 +124,7 @@ impl ModelService {
                 format!("at most {MAX_PREDICT_ROWS} rows per request"),
             ));
         }
-        let model = self.get(owner, id).await?;
+        let model = self.trained(owner, id).await?;
         let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
         let table = datasets::table_from_rows(
             rows,
@@ -144,7 +144,7 @@ impl ModelService {
         csv: &[u8],
         options: PredictOptions,
     ) -> Result<Vec<Prediction>> {
-        let model = self.get(owner, id).await?;
+        let model = self.trained(owner, id).await?;
         let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
         let table = datasets::parse_table_columns(csv, &dataset.schema, &model.features)?;
         if !options.allow_missing {
@@ -167,6 +167,16 @@ impl ModelService {
         let table = datasets::parse_table(&bytes, &dataset.schema)?;
         let predictor = self.predictor(&model).await?;
         run_model(predictor, table.rows, move |p| p.evaluate(&table)).await
+    }
+
+    /// One of the owner's models, which must have been trained (`Conflict` before that, so the
+    /// caller learns it before any complaint about the rows).
+    async fn trained(&self, owner: UserId, id: ModelId) -> Result<Model> {
+        let model = self.get(owner, id).await?;
+        if model.latest_version.is_none() {
+            return Err(not_trained());
+        }
+        Ok(model)
     }
 
     /// The files of a trained version, by name.
