@@ -235,6 +235,7 @@ export interface OpenOptions {
   maxModelParams?: number
   maxTrainingBytes?: number
   maxRunRowEpochs?: number
+  maxActiveRunsPerUser?: number
   loadedModelsBytes?: number
   maxUploadBytes?: number
   maxColumns?: number

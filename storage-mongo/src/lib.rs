@@ -11,7 +11,7 @@
 //!   `update_*` reads, applies the mutation and writes back with a compare on `rev`, retrying
 //!   when another writer got there first, under a short per-record lock document (see `locks.rs`:
 //!   FerretDB does not apply a filtered update atomically, an insert on a unique `_id` it does).
-//! - The job queue is the `jobs` collection, claimed with `findOneAndUpdate` (oldest `seq` first);
+//! - The job queue is the `jobs` collection, claimed fairly between owners, oldest `seq` first;
 //!   `queue.rs` has the details.
 //! - Blobs are GridFS files in the `blobs` bucket, streamed both ways (`blobs.rs`).
 //! - The cache and the event bus are not here: Redis or the in-process defaults provide them.

@@ -3,7 +3,10 @@
 //!
 //! - `seq` comes from an atomic `$inc` on the `counters` document `jobs`, so jobs are claimed in
 //!   enqueue order across processes; a released or reclaimed job keeps its `seq` (its place).
-//! - `claim` takes the ready job with the smallest `seq` whose lock ([`crate::locks`]) it gets,
+//! - `claim` is fair between owners: it looks at the oldest ready job of each owner, the owner
+//!   whose latest claim is oldest first (a `counters` document `served/<owner>` holds the `seq`
+//!   drawn at their latest claim; never served counts as 0; ties go to the smaller job `seq`),
+//!   takes the first whose lock ([`crate::locks`]) it gets,
 //!   checks it is still ready and sets it `leased` with a fresh receipt and `deliveries + 1`. (On
 //!   MongoDB alone one `findOneAndUpdate` would do; FerretDB v1 does not apply it atomically, so
 //!   two workers could both win one job: the lock makes the claim exclusive on both.)
@@ -13,6 +16,7 @@
 //!   its lock, dropping its receipt. Lease times come from this process's clock, so the clocks of
 //!   processes sharing a queue must agree to well under a lease.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,8 +29,6 @@ use crate::MongoStore;
 use crate::error::{corrupt, map_error};
 use crate::records::back_off;
 
-/// How many ready jobs one claim round looks at.
-const CLAIM_CANDIDATES: i64 = 16;
 /// How many rounds a claim tries while every candidate is busy with other workers.
 const MAX_CLAIM_ROUNDS: u32 = 200;
 
@@ -56,6 +58,20 @@ fn stale_claim() -> Error {
 /// The filter matching `claim` only while it is its job's live claim.
 fn current(claim: &Claim) -> Document {
     doc! { "_id": claim.job.run_id.to_string(), "state": LEASED, "receipt": &claim.receipt }
+}
+
+/// The `counters` document marking when `owner` was last served.
+fn served_key(owner: &str) -> String {
+    format!("served/{owner}")
+}
+
+/// The `seq` of a counter or served mark.
+fn seq_of(stored: &Document) -> Result<i64> {
+    match stored.get("seq") {
+        Some(bson::Bson::Int64(seq)) => Ok(*seq),
+        Some(bson::Bson::Int32(seq)) => Ok(i64::from(*seq)),
+        other => Err(corrupt("job counter", format!("seq is {other:?}"))),
+    }
 }
 
 /// The deliveries so far of a stored job.
@@ -100,13 +116,7 @@ impl MongoStore {
                 .await
                 .map_err(map_error);
             match counter {
-                Ok(Some(counter)) => {
-                    return match counter.get("seq") {
-                        Some(bson::Bson::Int64(seq)) => Ok(*seq),
-                        Some(bson::Bson::Int32(seq)) => Ok(i64::from(*seq)),
-                        other => Err(corrupt("job counter", format!("seq is {other:?}"))),
-                    };
-                }
+                Ok(Some(counter)) => return seq_of(&counter),
                 Ok(None) => return Err(Error::internal("the job counter upsert returned nothing")),
                 // Two first-ever upserts raced on the counter's `_id`: the loser increments.
                 Err(Error::Conflict(_)) if attempts < 3 => attempts += 1,
@@ -136,24 +146,17 @@ impl JobQueue for MongoStore {
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>> {
         for attempt in 0..MAX_CLAIM_ROUNDS {
-            let cursor = self
-                .jobs
-                .find(doc! { "state": READY })
-                .sort(doc! { "seq": 1 })
-                .limit(CLAIM_CANDIDATES)
-                .await
-                .map_err(map_error)?;
-            let candidates: Vec<Document> = cursor.try_collect().await.map_err(map_error)?;
+            let candidates = self.fair_candidates().await?;
             if candidates.is_empty() {
                 return Ok(None);
             }
-            for candidate in candidates {
-                let id = candidate.get_str("_id").map_err(|err| corrupt("job", err))?;
+            for (id, owner) in candidates {
                 // Busy means another worker is taking or changing it: try the next one.
                 let Some(lock) = self.try_lock(&format!("jobs/{id}")).await? else { continue };
-                let claimed = self.claim_locked(id, worker, lease).await;
+                let claimed = self.claim_locked(&id, worker, lease).await;
                 self.unlock(lock).await;
                 if let Some(claim) = claimed? {
+                    self.mark_served(&owner).await?;
                     return Ok(Some(claim));
                 }
             }
@@ -192,6 +195,57 @@ impl JobQueue for MongoStore {
 }
 
 impl MongoStore {
+    /// `(job id, owner)` of the oldest ready job of each owner, the owner served least recently
+    /// first. Every ready job is read: the queue is short, each user having at most a few runs
+    /// queued or running.
+    async fn fair_candidates(&self) -> Result<Vec<(String, String)>> {
+        let cursor = self
+            .jobs
+            .find(doc! { "state": READY })
+            .projection(doc! { "owner": 1, "seq": 1 })
+            .sort(doc! { "seq": 1 })
+            .await
+            .map_err(map_error)?;
+        let ready: Vec<Document> = cursor.try_collect().await.map_err(map_error)?;
+        let mut owners = HashSet::new();
+        let mut oldest = Vec::new();
+        for job in &ready {
+            let id = job.get_str("_id").map_err(|err| corrupt("job", err))?;
+            let owner = job.get_str("owner").map_err(|err| corrupt("job", err))?;
+            if owners.insert(owner) {
+                oldest.push((id.to_owned(), owner.to_owned()));
+            }
+        }
+        let keys: Vec<String> = oldest.iter().map(|(_, owner)| served_key(owner)).collect();
+        let cursor =
+            self.counters.find(doc! { "_id": { "$in": keys } }).await.map_err(map_error)?;
+        let marks: Vec<Document> = cursor.try_collect().await.map_err(map_error)?;
+        let mut served = HashMap::new();
+        for mark in &marks {
+            let key = mark.get_str("_id").map_err(|err| corrupt("served mark", err))?;
+            served.insert(key.to_owned(), seq_of(mark)?);
+        }
+        // A stable sort: owners served equally long ago (never) keep the order of their jobs.
+        oldest.sort_by_key(|(_, owner)| served.get(&served_key(owner)).copied().unwrap_or(0));
+        Ok(oldest)
+    }
+
+    /// Records that `owner` was served now: their mark takes the next enqueue sequence number.
+    async fn mark_served(&self, owner: &str) -> Result<()> {
+        let seq = self.next_seq().await?;
+        let marked = self
+            .counters
+            .update_one(doc! { "_id": served_key(owner) }, doc! { "$set": { "seq": seq } })
+            .upsert(true)
+            .await
+            .map_err(map_error);
+        match marked {
+            // Two first-ever marks of one owner raced on its `_id`: the other one stands.
+            Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Leases the job `id` if it is still ready, once its lock is held.
     async fn claim_locked(&self, id: &str, worker: &str, lease: Duration) -> Result<Option<Claim>> {
         let ready =

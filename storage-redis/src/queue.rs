@@ -1,15 +1,18 @@
 //! The job queue on a Redis stream with one consumer group.
 //!
-//! - `jobs` (stream): one entry per enqueued job (`run`, `owner`); the group `workers` hands each
-//!   new entry to one consumer (`XREADGROUP >`), and it stays in the group's pending list until
-//!   `complete` acknowledges and deletes it (`XACK` + `XDEL`).
+//! - `jobs` (stream): one entry per enqueued job (`run`, `owner`). A claim first moves every new
+//!   entry into the group `workers`' pending list (`XREADGROUP >` by the consumer `dispatch`) and
+//!   into `retry`; an entry stays pending until `complete` acknowledges and deletes it (`XACK` +
+//!   `XDEL`).
 //! - `lease:<entry>` (hash) and `leases` (sorted set by expiry): the live claim of an entry, its
 //!   receipt (`<entry id>/<delivery count>`) and when it lapses. Leases are explicit deadlines,
 //!   renewed by `heartbeat`, because each claim names its own lease length; Redis's idle time
 //!   (what `XAUTOCLAIM` measures) cannot tell a lease of 30 s from one of 5 min.
-//! - `retry` (sorted set by enqueue order): entries whose lease lapsed or that were released;
-//!   the next `claim` takes the oldest of them with `XCLAIM`, which transfers the pending entry
-//!   and counts one more delivery, before any new entry.
+//! - `retry` (sorted set by enqueue order): the ready entries, new, released or whose lease
+//!   lapsed. A claim is fair between owners: it takes, with `XCLAIM`, the oldest entry of the
+//!   owner whose latest claim is oldest (`served`: owner -> a number from `served_seq` drawn at
+//!   each claim; never served counts as 0; ties go to the older entry).
+//! - `deliveries` (hash): claims so far of each entry, given to `XCLAIM` as its `RETRYCOUNT`.
 //! - `queued` (set of run ids): a run waiting or held is enqueued once.
 //!
 //! Every step is one Lua script, so a job is always in exactly one state, and time is the Redis
@@ -44,36 +47,58 @@ redis.call('XADD', KEYS[1], '*', 'run', ARGV[1], 'owner', ARGV[2])
 return 1
 ";
 
-/// KEYS: jobs, retry, leases. ARGV: group, worker, lease ms, lease key prefix.
+/// KEYS: jobs, retry (the ready entries), leases, served, served sequence, deliveries.
+/// ARGV: group, worker, lease ms, lease key prefix.
 const CLAIM: &str = r"
 local until_ms = now_ms() + tonumber(ARGV[3])
-while true do
-  local id, fields, deliveries
-  local retry = redis.call('ZRANGE', KEYS[2], 0, 0)
-  if #retry > 0 then
-    id = retry[1]
-    redis.call('ZREM', KEYS[2], id)
-    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id)
-    if #claimed > 0 and claimed[1] then
-      fields = claimed[1][2]
-      deliveries = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1][4]
-    end
-  else
-    local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1,
-      'STREAMS', KEYS[1], '>')
-    if not read then return false end
-    local entry = read[1][2][1]
-    id = entry[1]
-    fields = entry[2]
-    deliveries = 1
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
   end
-  if fields then
-    local receipt = id .. '/' .. deliveries
-    redis.call('HSET', ARGV[4] .. id, 'receipt', receipt)
-    redis.call('ZADD', KEYS[3], until_ms, id)
+end
+-- New entries join the ready ones, held meanwhile by the group's dispatch consumer.
+local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], 'dispatch', 'COUNT', 10000,
+  'STREAMS', KEYS[1], '>')
+if read then
+  for _, entry in ipairs(read[1][2]) do
+    redis.call('ZADD', KEYS[2], order(entry[1]), entry[1])
+  end
+end
+while true do
+  -- Oldest first: the first entry seen of an owner is their oldest, and of owners served
+  -- equally long ago (never), the one seen first waited longest.
+  local best, fields, best_served, owner
+  local seen = {}
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    local entry = redis.call('XRANGE', KEYS[1], id, id)
+    if #entry == 0 then
+      redis.call('ZREM', KEYS[2], id)
+    else
+      local who = field(entry[1][2], 'owner')
+      if who and not seen[who] then
+        seen[who] = true
+        local served = tonumber(redis.call('HGET', KEYS[4], who) or '0')
+        if best == nil or served < best_served then
+          best, fields, best_served, owner = id, entry[1][2], served, who
+          if served == 0 then break end
+        end
+      end
+    end
+  end
+  if not best then return false end
+  redis.call('ZREM', KEYS[2], best)
+  local deliveries = redis.call('HINCRBY', KEYS[6], best, 1)
+  local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, best,
+    'RETRYCOUNT', deliveries)
+  if #claimed > 0 and claimed[1] then
+    redis.call('HSET', KEYS[4], owner, redis.call('INCR', KEYS[5]))
+    local receipt = best .. '/' .. deliveries
+    redis.call('HSET', ARGV[4] .. best, 'receipt', receipt)
+    redis.call('ZADD', KEYS[3], until_ms, best)
     return {fields, deliveries, receipt, until_ms}
   end
-  -- A retry entry deleted meanwhile: try the next one.
+  -- An entry deleted meanwhile: try the next one.
+  redis.call('HDEL', KEYS[6], best)
 end
 ";
 
@@ -85,11 +110,12 @@ redis.call('ZADD', KEYS[1], until_ms, ARGV[2])
 return until_ms
 ";
 
-/// KEYS: jobs, leases, queued. ARGV: group, lease key prefix, entry, receipt, run.
+/// KEYS: jobs, leases, queued, deliveries. ARGV: group, lease key prefix, entry, receipt, run.
 const COMPLETE: &str = r"
 if redis.call('HGET', ARGV[2] .. ARGV[3], 'receipt') ~= ARGV[4] then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[3])
 redis.call('DEL', ARGV[2] .. ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[3])
 redis.call('SREM', KEYS[3], ARGV[5])
@@ -214,6 +240,9 @@ impl JobQueue for RedisStore {
             .key(self.key("jobs"))
             .key(self.key("retry"))
             .key(self.key("leases"))
+            .key(self.key("served"))
+            .key(self.key("served_seq"))
+            .key(self.key("deliveries"))
             .arg(GROUP)
             .arg(worker)
             .arg(millis(lease))
@@ -245,6 +274,7 @@ impl JobQueue for RedisStore {
             .key(self.key("jobs"))
             .key(self.key("leases"))
             .key(self.key("queued"))
+            .key(self.key("deliveries"))
             .arg(GROUP)
             .arg(self.lease_prefix())
             .arg(entry_of(claim)?)

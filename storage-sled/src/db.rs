@@ -47,6 +47,8 @@ pub(crate) struct Trees {
     pub(crate) queue_leased: sled::Tree,
     /// Run id -> its key in `queue_ready`.
     pub(crate) queue_index: sled::Tree,
+    /// Owner id -> the sequence number of their latest claim (big-endian), for fair claiming.
+    pub(crate) queue_served: sled::Tree,
 }
 
 impl Trees {
@@ -66,6 +68,7 @@ impl Trees {
             queue_ready: open_tree(&db, "queue_ready")?,
             queue_leased: open_tree(&db, "queue_leased")?,
             queue_index: open_tree(&db, "queue_index")?,
+            queue_served: open_tree(&db, "queue_served")?,
             db,
         })
     }

@@ -2,11 +2,15 @@
 //! - `queue_ready`: `seq (8, big-endian) ++ run id (16)` -> [`Ready`]; `seq` comes from
 //!   `generate_id`, so iterating the tree yields the oldest job first;
 //! - `queue_leased`: run id -> [`Leased`], the one live claim of a job;
-//! - `queue_index`: run id -> its `queue_ready` key, so a job is queued at most once.
+//! - `queue_index`: run id -> its `queue_ready` key, so a job is queued at most once;
+//! - `queue_served`: owner id -> the sequence of their latest claim: a claim takes the oldest
+//!   job of the owner served least recently (one never served first), so one user's many jobs
+//!   cannot keep another's waiting.
 //!
 //! Every move between trees is one transaction, so a job is always in exactly one place and
 //! never held by two live claims.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -84,6 +88,36 @@ fn current_lease(stored: Option<&[u8]>, claim: &Claim) -> Result<Leased> {
 }
 
 impl SledStore {
+    /// The `queue_ready` key of the job to claim next: the oldest job of the owner whose latest
+    /// claim is the oldest (an owner never served first); `None` when no job is ready.
+    fn next_fair(&self) -> Result<Option<sled::IVec>> {
+        let t = &self.trees;
+        let mut owners = HashSet::new();
+        let mut best: Option<(u64, sled::IVec)> = None;
+        // Oldest job first: the first job seen of each owner is that owner's oldest, and of two
+        // owners served equally long ago (never), the one seen first waited longest.
+        for entry in t.queue_ready.iter() {
+            let (key, value) = entry.map_err(storage_error)?;
+            let ready: Ready = decode(&value, "queued job")?;
+            if !owners.insert(ready.job.owner) {
+                continue;
+            }
+            let served = t
+                .queue_served
+                .get(ready.job.owner.to_bytes())
+                .map_err(storage_error)?
+                .and_then(|seq| seq.as_ref().try_into().ok().map(u64::from_be_bytes))
+                .unwrap_or(0);
+            if best.as_ref().is_none_or(|(fewest, _)| served < *fewest) {
+                best = Some((served, key));
+                if served == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(best.map(|(_, key)| key))
+    }
+
     /// Moves the lease stored as `seen` back to the ready jobs, in one transaction; `false` if
     /// the lease changed meanwhile (heartbeat, completion, another reclaim).
     fn requeue(&self, run: &[u8], seen: &[u8], lease: &Leased) -> Result<bool> {
@@ -130,13 +164,14 @@ impl JobQueue for SledStore {
         let t = &self.trees;
         let lease_until = lease_end(lease)?;
         loop {
-            let Some((key, _)) = t.queue_ready.first().map_err(storage_error)? else {
+            let Some(key) = self.next_fair()? else {
                 return Ok(None);
             };
             let seq = seq_of(&key)?;
             let receipt = uuid::Uuid::new_v4().to_string();
-            let claimed = (&t.queue_ready, &t.queue_leased, &t.queue_index)
-                .transaction(|(ready, leased, index)| {
+            let served = t.db.generate_id().map_err(storage_error)?.to_be_bytes();
+            let claimed = (&t.queue_ready, &t.queue_leased, &t.queue_index, &t.queue_served)
+                .transaction(|(ready, leased, index, served_at)| {
                     // Another claim may have taken it since we looked.
                     let Some(stored) = ready.get(&key)? else {
                         return Ok(None);
@@ -161,6 +196,7 @@ impl JobQueue for SledStore {
                     ready.remove(&key)?;
                     index.remove(&run)?;
                     leased.insert(&run, value)?;
+                    served_at.insert(&held.job.owner.to_bytes(), served.as_slice())?;
                     Ok(Some(held.claim()))
                 })
                 .map_err(tx_error)?;

@@ -32,7 +32,10 @@ pub struct Claim {
 /// Training jobs, durable, each held by at most one worker at a time.
 ///
 /// # Behavior
-/// - `enqueue` makes a job claimable; jobs are claimed oldest first.
+/// - `enqueue` makes a job claimable. Claims are fair between owners: the next claim takes the
+///   oldest job of the owner whose latest claim is the oldest (an owner never served first; of
+///   owners served equally long ago, the one whose job waited longest), so one user's many jobs
+///   cannot keep another's waiting. Jobs of one owner are claimed oldest first.
 /// - `claim` hands a ready job to `worker` with a lease of `lease`, or `None` when none is ready.
 ///   A job is never held by two live claims.
 /// - `heartbeat` extends the claim's lease; `Conflict` if the claim is no longer the job's current
@@ -45,7 +48,7 @@ pub struct Claim {
 pub trait JobQueue: Send + Sync {
     /// Adds a job.
     async fn enqueue(&self, job: &Job) -> Result<()>;
-    /// Takes the oldest ready job, if any, leased to `worker`.
+    /// Takes the next ready job (see the fairness rule above), if any, leased to `worker`.
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>>;
     /// Extends a claim's lease; returns the new expiry.
     async fn heartbeat(&self, claim: &Claim, lease: Duration) -> Result<Timestamp>;

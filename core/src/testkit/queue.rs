@@ -1,4 +1,5 @@
-//! [`crate::JobQueue`]: durable jobs, claimed oldest first under leases that lapse, are renewed by
+//! [`crate::JobQueue`]: durable jobs, claimed fairly between owners (oldest first within one, and
+//! between owners never served) under leases that lapse, are renewed by
 //! heartbeats and are checked on every call by the claim's receipt.
 //!
 //! Short leases are whole seconds and are waited out with more than a second to spare.
@@ -76,6 +77,35 @@ pub async fn jobs_are_claimed_oldest_first(fx: &Fixture) {
         let claimed = claim(queue.as_ref(), "worker-a", LONG).await;
         assert_eq!(&claimed.job, job, "claim number {} gets job number {}", n + 1, n + 1);
     }
+    assert_nothing_to_claim(queue.as_ref(), "after every job was claimed").await;
+}
+
+/// Claims go to the owner served least recently (one never served first), oldest job first
+/// within an owner and between owners tied: one user's many jobs cannot keep another's waiting.
+pub async fn claims_go_to_the_owner_served_least_recently(fx: &Fixture) {
+    let Some(queue) = queue(fx) else { return };
+    let (ada, bob, cyd) = (UserId::new(), UserId::new(), UserId::new());
+    let job = |owner| Job { run_id: RunId::new(), owner };
+    let adas = [job(ada), job(ada), job(ada)];
+    let bobs = job(bob);
+    for queued in adas.iter().chain([&bobs]) {
+        queue.enqueue(queued).await.expect("enqueue");
+        sleep(Duration::from_millis(3)).await;
+    }
+    let mut order = Vec::new();
+    for _ in 0..2 {
+        order.push(claim(queue.as_ref(), "worker-a", LONG).await.job);
+    }
+    // Both never served: ada's oldest; then bob, never served, before ada's second.
+    assert_eq!(order, [adas[0].clone(), bobs.clone()], "a fresh owner goes before a served one");
+    // Cyd arrives after ada's remaining jobs and still goes before them.
+    let cyds = job(cyd);
+    queue.enqueue(&cyds).await.expect("enqueue");
+    for _ in 0..3 {
+        order.push(claim(queue.as_ref(), "worker-a", LONG).await.job);
+    }
+    assert_eq!(order[2], cyds, "cyd, never served, before ada's second job");
+    assert_eq!(order[3..], [adas[1].clone(), adas[2].clone()], "ada's own jobs oldest first");
     assert_nothing_to_claim(queue.as_ref(), "after every job was claimed").await;
 }
 

@@ -117,6 +117,7 @@ macro_rules! conformance_suite {
                 empty_queue_claims_none,
                 enqueued_job_is_claimed,
                 jobs_are_claimed_oldest_first,
+                claims_go_to_the_owner_served_least_recently,
                 claimed_job_is_not_claimed_again,
                 concurrent_claims_hand_each_job_out_once,
                 completed_job_is_gone,

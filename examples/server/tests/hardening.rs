@@ -154,6 +154,51 @@ async fn h5_one_user_may_only_have_so_many_runs_queued_or_running() {
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
 }
 
+/// H5, fair claiming: with one worker busy, ada queues a second run and then bob queues his
+/// first. When the worker is free it takes bob's run (bob was never served; ada just was), not
+/// ada's older one: one user's queue does not keep another user waiting.
+#[tokio::test]
+async fn h5_a_worker_serves_the_user_served_least_recently_first() {
+    let server = TestServer::with(Options {
+        trainer: Some(modelyard::core::testkit::StepTrainer::new(
+            2,
+            std::time::Duration::from_millis(20),
+        )),
+        ..Options::default()
+    })
+    .await;
+    let (ada, bob) = (server.register("ada").await, server.register("bob").await);
+    let (adas, bobs) = (server.upload_iris(&ada).await, server.upload_iris(&bob).await);
+    let ada_models =
+        [server.create_model(&ada, &adas).await, server.create_model(&ada, &adas).await];
+    let bob_model = server.create_model(&bob, &bobs).await;
+
+    let first = server.start_run(&ada, &ada_models[0], 15).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let run: Value =
+            server.get(&format!("/api/training/{first}"), &ada).await.json().await.unwrap();
+        if run["run"]["status"] == "running" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the first run never started: {run}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let second = server.start_run(&ada, &ada_models[1], 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let bobs_run = server.start_run(&bob, &bob_model, 1).await;
+
+    let started = |run: Value| {
+        serde_json::from_value::<modelyard::Timestamp>(run["startedAt"].clone()).unwrap()
+    };
+    let second = started(server.wait_run(&ada, &second).await);
+    let bobs_run = started(server.wait_run(&bob, &bobs_run).await);
+    assert!(
+        bobs_run < second,
+        "bob's run (started {bobs_run}) goes before ada's second ({second})"
+    );
+}
+
 /// H13: a predict row missing feature columns was answered (values imputed silently), and
 /// `"NaN"` was taken while `"inf"` was refused. Missing values are refused naming them, the
 /// column names as the client wrote them, unless `allowMissing` asks for imputation; an unknown
