@@ -1,6 +1,8 @@
 //! The native addon behind the npm package `modelyard`: the async facade for Node. Every method
 //! is one facade call plus the conversion of its arguments and result; it runs on the addon's
 //! tokio runtime (threads `modelyard-rt`), never on Node's event loop, and settles a Promise.
+//! One exception, bounded: a `predict` of a few rows is first tried on the JS thread and
+//! answered at once when nothing has to be waited for (see `eager_view`).
 //! Results are the facade's views, converted by serde with their camelCase names; errors are
 //! `Error` objects with the facade's stable `code` (see `errors.rs`).
 
