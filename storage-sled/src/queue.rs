@@ -331,7 +331,9 @@ mod tests {
     async fn a_lapsed_lease_is_reclaimed_with_its_place_and_delivery_count() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        let (first, second) = (job(), job());
+        // One owner's two jobs: between owners, the one served least recently goes first.
+        let first = job();
+        let second = Job { run_id: modelyard_core::RunId::new(), owner: first.owner };
         store.enqueue(&first).await.unwrap();
         store.enqueue(&second).await.unwrap();
         let stale = store.claim("a", Duration::ZERO).await.unwrap().unwrap();
