@@ -277,10 +277,7 @@ pub fn labelled_rows(table: &Table, target: &str) -> Result<Vec<usize>> {
     let column = table.column(target).ok_or_else(|| {
         Error::validation("target", format!("the table has no column {target:?}"))
     })?;
-    Ok(match &column.values {
-        ColumnValues::Numeric(v) => (0..table.rows).filter(|&r| v[r].is_some()).collect(),
-        ColumnValues::Text(v) => (0..table.rows).filter(|&r| v[r].is_some()).collect(),
-    })
+    Ok((0..table.rows).filter(|&row| !column.values.is_missing(row)).collect())
 }
 
 /// The label of a numeric class value as shown to users: `3` for 3.0, `0.5` for 0.5.

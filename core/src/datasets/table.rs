@@ -160,7 +160,7 @@ pub fn table_from_rows(
             let value = row.get(&column.name).unwrap_or(&Value::Null);
             let field = || format!("rows[{i}].{}", column.name);
             values.push_json(value).map_err(|message| Error::validation(field(), message))?;
-            if !allow_missing && values.last_is_missing() {
+            if !allow_missing && values.0.is_missing(i) {
                 return Err(Error::validation(field(), NO_VALUE));
             }
         }
@@ -175,11 +175,7 @@ const NO_VALUE: &str = "no value (null, \"\", or a marker such as \"NaN\" or \"N
 /// Refuses the first missing value of `table` (a CSV body to predict), naming its row and column.
 pub fn refuse_missing(table: &Table) -> Result<()> {
     for column in &table.columns {
-        let missing = match &column.values {
-            ColumnValues::Numeric(values) => values.iter().position(Option::is_none),
-            ColumnValues::Text(values) => values.iter().position(Option::is_none),
-        };
-        if let Some(row) = missing {
+        if let Some(row) = (0..table.rows).find(|&row| column.values.is_missing(row)) {
             return Err(Error::validation(
                 "file",
                 format!("data row {}, column \"{}\": {NO_VALUE}", row + 1, excerpt(&column.name)),
@@ -240,14 +236,6 @@ impl ValuesBuilder {
             (ColumnValues::Text(values), _) => values.push(Some(raw.trim().to_owned())),
         }
         Ok(())
-    }
-
-    /// Whether the value pushed last is missing.
-    fn last_is_missing(&self) -> bool {
-        match &self.0 {
-            ColumnValues::Numeric(values) => values.last().is_some_and(Option::is_none),
-            ColumnValues::Text(values) => values.last().is_some_and(Option::is_none),
-        }
     }
 
     fn push_json(&mut self, value: &Value) -> std::result::Result<(), String> {

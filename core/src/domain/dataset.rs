@@ -193,3 +193,13 @@ pub enum ColumnValues {
     /// Categorical, text and constant columns.
     Text(Vec<Option<String>>),
 }
+
+impl ColumnValues {
+    /// Whether the value of `row` is missing (`None`); a row past the end is not a value either.
+    pub fn is_missing(&self, row: usize) -> bool {
+        match self {
+            Self::Numeric(values) => values.get(row).is_none_or(Option::is_none),
+            Self::Text(values) => values.get(row).is_none_or(Option::is_none),
+        }
+    }
+}
