@@ -21,7 +21,9 @@ use modelyard_core::cached::{CachePolicy, with_read_through_cache};
 use modelyard_core::testkit::{
     sample_dataset, sample_epoch, sample_model, sample_run, sample_user, unique_email,
 };
-use modelyard_core::{Backend, Cache, DatasetId, ModelId, ModelStore, Stores, TrainingRun, UserId};
+use modelyard_core::{
+    Backend, Cache, DatasetId, Model, ModelId, RecordStore, Stores, TrainingRun, UserId,
+};
 use tokio::runtime::Runtime;
 
 /// Datasets of the owner whose list is measured.
@@ -127,18 +129,18 @@ fn seed(rt: &Runtime, backend: &RecordBackend) -> Seeded {
     let (dataset, model) = rt.block_on(async {
         stores.users.create_user(&user).await.unwrap();
         for _ in 0..LISTED {
-            stores.datasets.create_dataset(&sample_dataset(user.id)).await.unwrap();
+            stores.datasets.insert(&sample_dataset(user.id)).await.unwrap();
         }
-        let dataset = stores.datasets.list_datasets(user.id).await.unwrap()[0].id;
+        let dataset = stores.datasets.list_all(user.id).await.unwrap()[0].id;
         let model = sample_model(user.id, dataset);
-        stores.models.create_model(&model).await.unwrap();
+        stores.models.insert(&model).await.unwrap();
         (dataset, model.id)
     });
     Seeded { fresh, owner: user.id, dataset, model }
 }
 
 /// The model store of `backend` behind the facade's read-through cache on `cache`.
-fn read_through(backend: &Backend, cache: Arc<dyn Cache>) -> Arc<dyn ModelStore> {
+fn read_through(backend: &Backend, cache: Arc<dyn Cache>) -> Arc<dyn RecordStore<Model>> {
     let stores = Stores {
         users: backend.users.clone(),
         datasets: backend.datasets.clone(),
@@ -172,7 +174,7 @@ fn create_dataset(group: &mut Group<'_>, rt: &Runtime, backend: &Backend, owner:
     group.bench_function("create_dataset", |b| {
         b.to_async(rt).iter_batched(
             || sample_dataset(owner),
-            |dataset| async move { backend.datasets.create_dataset(&dataset).await.unwrap() },
+            |dataset| async move { backend.datasets.insert(&dataset).await.unwrap() },
             BatchSize::SmallInput,
         )
     });
@@ -181,8 +183,7 @@ fn create_dataset(group: &mut Group<'_>, rt: &Runtime, backend: &Backend, owner:
 fn get_dataset(group: &mut Group<'_>, rt: &Runtime, seeded: &Seeded) {
     let datasets = &seeded.fresh.backend.datasets;
     group.bench_function("get_dataset", |b| {
-        b.to_async(rt)
-            .iter(|| async { datasets.get_dataset(seeded.owner, seeded.dataset).await.unwrap() })
+        b.to_async(rt).iter(|| async { datasets.get(seeded.owner, seeded.dataset).await.unwrap() })
     });
 }
 
@@ -190,7 +191,7 @@ fn list_datasets(group: &mut Group<'_>, rt: &Runtime, seeded: &Seeded) {
     let datasets = &seeded.fresh.backend.datasets;
     group.bench_function("list_datasets_100", |b| {
         b.to_async(rt).iter(|| async {
-            let all = datasets.list_datasets(seeded.owner).await.unwrap();
+            let all = datasets.list_all(seeded.owner).await.unwrap();
             assert_eq!(all.len(), LISTED);
             all
         })
@@ -201,18 +202,17 @@ fn get_model(
     group: &mut Group<'_>,
     rt: &Runtime,
     name: &str,
-    models: &dyn ModelStore,
+    models: &dyn RecordStore<Model>,
     seeded: &Seeded,
 ) {
     group.bench_function(name, |b| {
-        b.to_async(rt)
-            .iter(|| async { models.get_model(seeded.owner, seeded.model).await.unwrap() })
+        b.to_async(rt).iter(|| async { models.get(seeded.owner, seeded.model).await.unwrap() })
     });
 }
 
 fn append_epoch(group: &mut Group<'_>, rt: &Runtime, backend: &Backend, owner: UserId) {
     let run = sample_run(owner, ModelId::new(), sample_dataset(owner).id);
-    rt.block_on(backend.runs.create_run(&run)).unwrap();
+    rt.block_on(backend.runs.insert(&run)).unwrap();
     let mut epoch = 0u32;
     group.bench_function("update_run_append_epoch", |b| {
         b.to_async(rt).iter(|| {
@@ -223,7 +223,7 @@ fn append_epoch(group: &mut Group<'_>, rt: &Runtime, backend: &Backend, owner: U
                     r.upsert_epoch(metrics.clone());
                     Ok(())
                 };
-                backend.runs.update_run(owner, run.id, &mut append).await.unwrap()
+                backend.runs.update(owner, run.id, &mut append).await.unwrap()
             }
         })
     });

@@ -94,15 +94,15 @@ async fn reads_are_cached_under_the_original_keys_and_lifetimes() {
     f.cached.users.create_user(&user).await.unwrap();
     let dataset = sample_dataset(user.id);
     let model = sample_model(user.id, dataset.id);
-    f.cached.models.create_model(&model).await.unwrap();
+    f.cached.models.insert(&model).await.unwrap();
     let mut run = sample_run(user.id, model.id, dataset.id);
     run.status = RunStatus::Completed;
-    f.cached.runs.create_run(&run).await.unwrap();
+    f.cached.runs.insert(&run).await.unwrap();
     assert!(f.cache.sets().is_empty(), "creating caches nothing");
 
     f.cached.users.get_user(user.id).await.unwrap();
-    f.cached.models.get_model(user.id, model.id).await.unwrap();
-    f.cached.runs.get_run(user.id, run.id).await.unwrap();
+    f.cached.models.get(user.id, model.id).await.unwrap();
+    f.cached.runs.get(user.id, run.id).await.unwrap();
     assert_eq!(
         f.cache.sets(),
         [
@@ -112,8 +112,8 @@ async fn reads_are_cached_under_the_original_keys_and_lifetimes() {
         ]
     );
     // Served from the cache: the store no longer has it, the cached layer still answers.
-    f.raw.models.delete_model(user.id, model.id).await.unwrap();
-    assert_eq!(f.cached.models.get_model(user.id, model.id).await.unwrap(), model);
+    f.raw.models.delete(user.id, model.id).await.unwrap();
+    assert_eq!(f.cached.models.get(user.id, model.id).await.unwrap(), model);
 }
 
 #[tokio::test]
@@ -131,19 +131,19 @@ async fn a_write_through_the_layer_invalidates_the_cached_record() {
     let user = sample_user(&unique_email());
     f.cached.users.create_user(&user).await.unwrap();
     let model = sample_model(user.id, sample_dataset(user.id).id);
-    f.cached.models.create_model(&model).await.unwrap();
-    f.cached.models.get_model(user.id, model.id).await.unwrap();
+    f.cached.models.insert(&model).await.unwrap();
+    f.cached.models.get(user.id, model.id).await.unwrap();
     f.cached
         .models
-        .update_model(user.id, model.id, &mut |m| {
+        .update(user.id, model.id, &mut |m| {
             m.name = "renamed".into();
             Ok(())
         })
         .await
         .unwrap();
-    assert_eq!(f.cached.models.get_model(user.id, model.id).await.unwrap().name, "renamed");
-    f.cached.models.delete_model(user.id, model.id).await.unwrap();
-    let err = f.cached.models.get_model(user.id, model.id).await.unwrap_err();
+    assert_eq!(f.cached.models.get(user.id, model.id).await.unwrap().name, "renamed");
+    f.cached.models.delete(user.id, model.id).await.unwrap();
+    let err = f.cached.models.get(user.id, model.id).await.unwrap_err();
     assert_eq!(err.code(), "NOT_FOUND");
 }
 
@@ -152,17 +152,17 @@ async fn a_cached_record_is_still_checked_against_its_owner() {
     let f = fixture(CachePolicy::default());
     let (ada, bob) = (sample_user(&unique_email()), sample_user(&unique_email()));
     let model = sample_model(ada.id, sample_dataset(ada.id).id);
-    f.cached.models.create_model(&model).await.unwrap();
-    f.cached.models.get_model(ada.id, model.id).await.unwrap();
+    f.cached.models.insert(&model).await.unwrap();
+    f.cached.models.get(ada.id, model.id).await.unwrap();
     let mut run = sample_run(ada.id, model.id, model.dataset_id);
     run.status = RunStatus::Failed;
-    f.cached.runs.create_run(&run).await.unwrap();
-    f.cached.runs.get_run(ada.id, run.id).await.unwrap();
+    f.cached.runs.insert(&run).await.unwrap();
+    f.cached.runs.get(ada.id, run.id).await.unwrap();
     assert_eq!(f.cache.sets().len(), 2, "both are cached");
 
-    let err = f.cached.models.get_model(bob.id, model.id).await.unwrap_err();
+    let err = f.cached.models.get(bob.id, model.id).await.unwrap_err();
     assert_eq!(err.code(), "NOT_FOUND");
-    let err = f.cached.runs.get_run(bob.id, run.id).await.unwrap_err();
+    let err = f.cached.runs.get(bob.id, run.id).await.unwrap_err();
     assert_eq!(err.code(), "NOT_FOUND");
 }
 
@@ -173,18 +173,18 @@ async fn a_run_is_cached_only_once_it_is_final() {
     let dataset = sample_dataset(owner);
     let run = sample_run(owner, sample_model(owner, dataset.id).id, dataset.id);
     assert!(!run.status.is_final());
-    f.cached.runs.create_run(&run).await.unwrap();
-    f.cached.runs.get_run(owner, run.id).await.unwrap();
+    f.cached.runs.insert(&run).await.unwrap();
+    f.cached.runs.get(owner, run.id).await.unwrap();
     assert!(f.cache.sets().is_empty(), "a live run changes every epoch: never cached");
     f.cached
         .runs
-        .update_run(owner, run.id, &mut |r| {
+        .update(owner, run.id, &mut |r| {
             r.status = RunStatus::Cancelled;
             Ok(())
         })
         .await
         .unwrap();
-    assert_eq!(f.cached.runs.get_run(owner, run.id).await.unwrap().status, RunStatus::Cancelled);
+    assert_eq!(f.cached.runs.get(owner, run.id).await.unwrap().status, RunStatus::Cancelled);
     assert_eq!(f.cache.sets().len(), 1);
 }
 

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use modelyard::core::datasets::{DatasetConfig, DatasetService};
 use modelyard::core::{
-    ByteStream, ColumnKind, DatasetId, Model, ModelId, ModelSummary, Task, UserId, default_layers,
-    now,
+    ByteStream, ColumnKind, Dataset, DatasetId, Listed, Model, ModelId, ModelSummary, Mutation,
+    Page, RecordStore, Result, Task, UserId, default_layers, now,
 };
 use tempfile::TempDir;
 
@@ -139,30 +139,34 @@ async fn an_endless_upload_is_cut_at_the_limit() {
     assert_eq!(stored_files(&f.blob_root), 0);
 }
 
-/// A dataset store whose `create_dataset` never answers: an upload waiting on it has written its
-/// blob and not yet its record, the point where a caller that goes away would orphan the blob.
-struct StuckCreate(std::sync::Arc<dyn modelyard::core::DatasetStore>);
+/// A dataset store whose `insert` never answers: an upload waiting on it has written its blob
+/// and not yet its record, the point where a caller that goes away would orphan the blob.
+struct StuckCreate(std::sync::Arc<dyn RecordStore<Dataset>>);
 
 #[async_trait::async_trait]
-impl modelyard::core::DatasetStore for StuckCreate {
-    async fn create_dataset(&self, _: &modelyard::core::Dataset) -> modelyard::core::Result<()> {
+impl RecordStore<Dataset> for StuckCreate {
+    async fn insert(&self, _: &Dataset) -> Result<()> {
         futures::future::pending().await
     }
-    async fn get_dataset(
+    async fn get(&self, owner: UserId, id: DatasetId) -> Result<Dataset> {
+        self.0.get(owner, id).await
+    }
+    async fn list(&self, owner: UserId, page: Page<DatasetId>) -> Result<Listed<Dataset>> {
+        self.0.list(owner, page).await
+    }
+    async fn count(&self, owner: UserId) -> Result<u64> {
+        self.0.count(owner).await
+    }
+    async fn update(
         &self,
         owner: UserId,
         id: DatasetId,
-    ) -> modelyard::core::Result<modelyard::core::Dataset> {
-        self.0.get_dataset(owner, id).await
+        m: Mutation<'_, Dataset>,
+    ) -> Result<Dataset> {
+        self.0.update(owner, id, m).await
     }
-    async fn list_datasets(
-        &self,
-        owner: UserId,
-    ) -> modelyard::core::Result<Vec<modelyard::core::Dataset>> {
-        self.0.list_datasets(owner).await
-    }
-    async fn delete_dataset(&self, owner: UserId, id: DatasetId) -> modelyard::core::Result<()> {
-        self.0.delete_dataset(owner, id).await
+    async fn delete(&self, owner: UserId, id: DatasetId) -> Result<()> {
+        self.0.delete(owner, id).await
     }
 }
 
@@ -217,13 +221,13 @@ async fn a_dataset_used_by_a_model_cannot_be_deleted() {
     let ada = UserId::new();
     let dataset = f.service.upload(ada, "iris", "iris.csv", body(IRIS)).await.unwrap();
     let model = model_on(ada, dataset.id, "flowers");
-    f.backend.models.create_model(&model).await.unwrap();
+    f.backend.models.insert(&model).await.unwrap();
 
     let err = f.service.delete(ada, dataset.id).await.unwrap_err();
     assert_eq!(err, modelyard::core::Error::Conflict("dataset is used by model flowers".into()));
     assert!(f.service.get(ada, dataset.id).await.is_ok());
 
-    f.backend.models.delete_model(ada, model.id).await.unwrap();
+    f.backend.models.delete(ada, model.id).await.unwrap();
     f.service.delete(ada, dataset.id).await.unwrap();
     assert_eq!(f.service.get(ada, dataset.id).await.unwrap_err().code(), "NOT_FOUND");
     assert_eq!(stored_files(&f.blob_root), 0);

@@ -18,8 +18,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::memo::DecodeMemo;
 use crate::{
-    Cache, Error, Model, ModelId, ModelStore, Mutation, Result, RunId, RunStore, Stores,
-    TrainingRun, User, UserId, UserStore,
+    Cache, Error, Listed, Model, Mutation, Page, Record, RecordStore, Result, Stores, TrainingRun,
+    User, UserId, UserStore,
 };
 
 /// Deletions tried after a write (the second invalidation and its retries, backing off from
@@ -70,13 +70,15 @@ pub fn with_read_through_cache(mut stores: Stores, policy: &CachePolicy) -> Stor
         inner: stores.users.clone(),
         layer: layer("user", policy.user_ttl),
     });
-    stores.models = Arc::new(CachedModels {
+    stores.models = Arc::new(CachedRecords {
         inner: stores.models.clone(),
         layer: layer("model", policy.model_ttl),
+        keep: |_: &Model| true,
     });
-    stores.runs = Arc::new(CachedRuns {
+    stores.runs = Arc::new(CachedRecords {
         inner: stores.runs.clone(),
         layer: layer("training", policy.training_ttl),
+        keep: |run: &TrainingRun| run.status.is_final(),
     });
     stores
 }
@@ -182,82 +184,52 @@ impl UserStore for CachedUsers {
     }
 }
 
-struct CachedModels {
-    inner: Arc<dyn ModelStore>,
+/// A record kind behind the cache: reads of `get` go through it, every write invalidates.
+struct CachedRecords<T: Record> {
+    inner: Arc<dyn RecordStore<T>>,
     layer: Layer,
+    /// Whether a record read from the store may be cached (a running run may not).
+    keep: fn(&T) -> bool,
 }
 
 #[async_trait]
-impl ModelStore for CachedModels {
-    async fn create_model(&self, model: &Model) -> Result<()> {
-        self.inner.create_model(model).await
+impl<T: Record> RecordStore<T> for CachedRecords<T> {
+    async fn insert(&self, record: &T) -> Result<()> {
+        self.inner.insert(record).await
     }
 
-    async fn get_model(&self, owner: UserId, id: ModelId) -> Result<Model> {
-        if let Some(model) = self.layer.read::<Model>(id).await.filter(|m| m.id == id) {
-            // Cached records are checked like stored ones: another owner's model is not found.
-            return if model.owner == owner { Ok(model) } else { Err(Error::not_found("model")) };
+    async fn get(&self, owner: UserId, id: T::Id) -> Result<T> {
+        if let Some(record) = self.layer.read::<T>(id).await.filter(|r| r.id() == id) {
+            // Cached records are checked like stored ones: another owner's record is not found.
+            return if record.owner() == owner {
+                Ok(record)
+            } else {
+                Err(Error::not_found(T::KIND))
+            };
         }
-        let model = self.inner.get_model(owner, id).await?;
-        self.layer.store(id, &model).await;
-        Ok(model)
+        let record = self.inner.get(owner, id).await?;
+        if (self.keep)(&record) {
+            self.layer.store(id, &record).await;
+        }
+        Ok(record)
     }
 
-    async fn list_models(&self, owner: UserId) -> Result<Vec<Model>> {
-        self.inner.list_models(owner).await
+    async fn list(&self, owner: UserId, page: Page<T::Id>) -> Result<Listed<T>> {
+        self.inner.list(owner, page).await
     }
 
-    async fn update_model(
-        &self,
-        owner: UserId,
-        id: ModelId,
-        mutation: Mutation<'_, Model>,
-    ) -> Result<Model> {
-        let result = self.inner.update_model(owner, id, mutation).await;
+    async fn count(&self, owner: UserId) -> Result<u64> {
+        self.inner.count(owner).await
+    }
+
+    async fn update(&self, owner: UserId, id: T::Id, mutation: Mutation<'_, T>) -> Result<T> {
+        let result = self.inner.update(owner, id, mutation).await;
         self.layer.invalidate(id).await;
         result
     }
 
-    async fn delete_model(&self, owner: UserId, id: ModelId) -> Result<()> {
-        let result = self.inner.delete_model(owner, id).await;
-        self.layer.invalidate(id).await;
-        result
-    }
-}
-
-struct CachedRuns {
-    inner: Arc<dyn RunStore>,
-    layer: Layer,
-}
-
-#[async_trait]
-impl RunStore for CachedRuns {
-    async fn create_run(&self, run: &TrainingRun) -> Result<()> {
-        self.inner.create_run(run).await
-    }
-
-    async fn get_run(&self, owner: UserId, id: RunId) -> Result<TrainingRun> {
-        if let Some(run) = self.layer.read::<TrainingRun>(id).await.filter(|r| r.id == id) {
-            return if run.owner == owner { Ok(run) } else { Err(Error::not_found("run")) };
-        }
-        let run = self.inner.get_run(owner, id).await?;
-        if run.status.is_final() {
-            self.layer.store(id, &run).await;
-        }
-        Ok(run)
-    }
-
-    async fn list_runs(&self, owner: UserId) -> Result<Vec<TrainingRun>> {
-        self.inner.list_runs(owner).await
-    }
-
-    async fn update_run(
-        &self,
-        owner: UserId,
-        id: RunId,
-        mutation: Mutation<'_, TrainingRun>,
-    ) -> Result<TrainingRun> {
-        let result = self.inner.update_run(owner, id, mutation).await;
+    async fn delete(&self, owner: UserId, id: T::Id) -> Result<()> {
+        let result = self.inner.delete(owner, id).await;
         self.layer.invalidate(id).await;
         result
     }

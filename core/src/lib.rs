@@ -25,7 +25,7 @@ pub use domain::*;
 pub use error::{Error, Result};
 pub use ids::*;
 pub use store::{
-    Backend, BlobKey, BlobStore, ByteStream, Cache, Claim, DatasetStore, Event, EventBus,
-    EventKind, Job, JobQueue, ModelStore, Mutation, NotificationStore, RunStore, Stores, UserStore,
+    Backend, BlobKey, BlobStore, ByteStream, Cache, Claim, Event, EventBus, EventKind, Job,
+    JobQueue, Listed, Mutation, Page, Record, RecordId, RecordStore, Stores, UserStore,
 };
 pub use trainer::*;

@@ -22,12 +22,16 @@ impl NotificationService {
 
     /// The owner's notifications, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<Notification>> {
-        self.stores.notifications.list_notifications(owner).await
+        self.stores.notifications.list_all(owner).await
     }
 
     /// Marks one read (idempotent).
     pub async fn mark_read(&self, owner: UserId, id: NotificationId) -> Result<Notification> {
-        self.stores.notifications.mark_read(owner, id).await
+        let mut mark = |n: &mut Notification| {
+            n.read = true;
+            Ok(())
+        };
+        self.stores.notifications.update(owner, id, &mut mark).await
     }
 
     /// The owner's notifications as they are created.
@@ -62,7 +66,7 @@ pub(crate) async fn notify(
         read: false,
         created_at: now(),
     };
-    stores.notifications.create_notification(&notification).await?;
+    stores.notifications.insert(&notification).await?;
     let event =
         Event { owner, kind: EventKind::Notification { notification: notification.clone() } };
     if let Err(err) = stores.events.publish(&event).await {

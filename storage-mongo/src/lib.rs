@@ -8,7 +8,7 @@
 //!   never become BSON field names). Users add their unique keys `email` (normalised) and
 //!   `username` (lower-cased).
 //! - Every change is a single-document operation: no multi-document transactions.
-//!   `update_*` reads, applies the mutation and writes back with a compare on `rev`, retrying
+//!   An update reads, applies the mutation and writes back with a compare on `rev`, retrying
 //!   when another writer got there first, under a short per-record lock document (see `locks.rs`:
 //!   FerretDB does not apply a filtered update atomically, an insert on a unique `_id` it does).
 //! - The job queue is the `jobs` collection, claimed fairly between owners, oldest `seq` first;
@@ -35,6 +35,7 @@ use mongodb::options::{ClientOptions, IndexOptions, WriteConcern};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 pub use error::map_error;
+use records::Records;
 
 /// How long the driver looks for a server before an operation fails as `Unavailable`.
 const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(3);
@@ -119,10 +120,10 @@ impl MongoStore {
         let store = Arc::new(self);
         Backend {
             users: store.clone(),
-            datasets: store.clone(),
-            models: store.clone(),
-            runs: store.clone(),
-            notifications: store.clone(),
+            datasets: Arc::new(Records::new((*store).clone(), store.datasets.clone())),
+            models: Arc::new(Records::new((*store).clone(), store.models.clone())),
+            runs: Arc::new(Records::new((*store).clone(), store.runs.clone())),
+            notifications: Arc::new(Records::new((*store).clone(), store.notifications.clone())),
             blobs: Some(store.clone()),
             cache: None,
             queue: Some(store),

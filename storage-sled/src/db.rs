@@ -2,6 +2,7 @@
 //! of values (JSON, so a store can be inspected and migrated with ordinary tools).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use modelyard_core::memo::DecodeMemo;
 use modelyard_core::{Dataset, Error, Model, Notification, Result, TrainingRun, UserId};
@@ -32,13 +33,13 @@ pub(crate) struct Trees {
     /// Lower-cased username -> user id.
     pub(crate) users_by_username: sled::Tree,
     /// Dataset records with their owner index.
-    pub(crate) datasets: Collection<Dataset>,
+    pub(crate) datasets: Arc<Collection<Dataset>>,
     /// Model records with their owner index.
-    pub(crate) models: Collection<Model>,
+    pub(crate) models: Arc<Collection<Model>>,
     /// Training runs with their owner index.
-    pub(crate) runs: Collection<TrainingRun>,
+    pub(crate) runs: Arc<Collection<TrainingRun>>,
     /// Notifications with their owner index.
-    pub(crate) notifications: Collection<Notification>,
+    pub(crate) notifications: Arc<Collection<Notification>>,
     /// Cache key -> expiry ++ value.
     pub(crate) cache: sled::Tree,
     /// Jobs waiting for a worker, oldest first.
@@ -60,10 +61,10 @@ impl Trees {
             users_memo: DecodeMemo::new(USERS_MEMO_BYTES),
             users_by_email: open_tree(&db, "users_by_email")?,
             users_by_username: open_tree(&db, "users_by_username")?,
-            datasets: Collection::open(&db, "datasets")?,
-            models: Collection::open(&db, "models")?,
-            runs: Collection::open(&db, "runs")?,
-            notifications: Collection::open(&db, "notifications")?,
+            datasets: Arc::new(Collection::open(&db, "datasets")?),
+            models: Arc::new(Collection::open(&db, "models")?),
+            runs: Arc::new(Collection::open(&db, "runs")?),
+            notifications: Arc::new(Collection::open(&db, "notifications")?),
             cache: open_tree(&db, "cache")?,
             queue_ready: open_tree(&db, "queue_ready")?,
             queue_leased: open_tree(&db, "queue_leased")?,

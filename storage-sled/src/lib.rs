@@ -26,13 +26,9 @@
 
 mod blobs;
 mod cache;
-mod datasets;
 mod db;
-mod models;
-mod notifications;
 mod queue;
 mod records;
-mod runs;
 mod users;
 
 use std::path::Path;
@@ -91,10 +87,10 @@ impl SledStore {
         let store = Arc::new(self);
         Backend {
             users: store.clone(),
-            datasets: store.clone(),
-            models: store.clone(),
-            runs: store.clone(),
-            notifications: store.clone(),
+            datasets: store.trees.datasets.clone(),
+            models: store.trees.models.clone(),
+            runs: store.trees.runs.clone(),
+            notifications: store.trees.notifications.clone(),
             blobs: Some(Arc::new(blobs)),
             cache: Some(store.clone()),
             queue: Some(store),

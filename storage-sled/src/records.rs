@@ -1,27 +1,17 @@
-//! One owner-scoped record collection: a tree of records by id plus an owner index, shared by
-//! datasets, models, runs and notifications so their stores only say which record they hold.
+//! Owner-scoped records, every kind alike: a tree of records by id plus an owner index. This
+//! is the one [`RecordStore`] implementation of the crate; datasets, models, runs and
+//! notifications are each a [`Collection`] of their type.
 
 use std::marker::PhantomData;
 
+use async_trait::async_trait;
 use modelyard_core::memo::DecodeMemo;
-use modelyard_core::{Error, Mutation, Result, UserId};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use modelyard_core::{
+    Error, Listed, Mutation, Page, Record, RecordId, RecordStore, Result, UserId,
+};
 use sled::Transactional;
 
 use crate::db::{self, abort, decode, encode, flush, owner_key, storage_error, tx_error};
-
-/// A record that belongs to one user and is keyed by a time-ordered id.
-pub(crate) trait OwnedRecord:
-    Serialize + DeserializeOwned + Clone + Send + Sync + 'static
-{
-    /// What the record is called in errors (`"dataset"`).
-    const KIND: &'static str;
-    /// The id's 16 bytes, which sort by creation time.
-    fn id_bytes(&self) -> [u8; 16];
-    /// Whose record it is.
-    fn owner(&self) -> UserId;
-}
 
 /// Source bytes of decoded records remembered per collection (see [`DecodeMemo`]).
 const MEMO_BYTES: u64 = 8 * 1024 * 1024;
@@ -36,7 +26,7 @@ pub(crate) struct Collection<T> {
     record: PhantomData<fn() -> T>,
 }
 
-impl<T: OwnedRecord> Collection<T> {
+impl<T: Record> Collection<T> {
     /// Opens the trees `<name>` and `<name>_by_owner`.
     pub(crate) fn open(db: &sled::Db, name: &str) -> Result<Self> {
         Ok(Self {
@@ -48,9 +38,20 @@ impl<T: OwnedRecord> Collection<T> {
         })
     }
 
+    /// The owner's record; another owner's record is as missing as an unknown id.
+    fn read(&self, owner: UserId, id: [u8; 16]) -> Result<T> {
+        let bytes = self.records.get(id).map_err(storage_error)?;
+        let record =
+            bytes.map(|b| self.memo.decode(id, &b, |b| decode::<T>(b, T::KIND))).transpose()?;
+        record.filter(|r| r.owner() == owner).ok_or_else(|| Error::not_found(T::KIND))
+    }
+}
+
+#[async_trait]
+impl<T: Record> RecordStore<T> for Collection<T> {
     /// Stores a new record and its index entry in one transaction; an existing id is `Conflict`.
-    pub(crate) async fn create(&self, record: &T) -> Result<()> {
-        let id = record.id_bytes();
+    async fn insert(&self, record: &T) -> Result<()> {
+        let id = record.id().to_bytes();
         let index_key = owner_key(record.owner(), id);
         let value = encode(record)?;
         (&self.records, &self.by_owner)
@@ -66,39 +67,49 @@ impl<T: OwnedRecord> Collection<T> {
         flush(&self.db).await
     }
 
-    /// The owner's record; another owner's record is as missing as an unknown id.
-    pub(crate) fn get(&self, owner: UserId, id: [u8; 16]) -> Result<T> {
-        let bytes = self.records.get(id).map_err(storage_error)?;
-        let record =
-            bytes.map(|b| self.memo.decode(id, &b, |b| decode::<T>(b, T::KIND))).transpose()?;
-        record.filter(|r| r.owner() == owner).ok_or_else(|| Error::not_found(T::KIND))
+    async fn get(&self, owner: UserId, id: T::Id) -> Result<T> {
+        self.read(owner, id.to_bytes())
     }
 
-    /// The owner's records, newest first.
-    pub(crate) fn list(&self, owner: UserId) -> Result<Vec<T>> {
+    /// Walks the owner index backwards (newest first) from just before the cursor.
+    async fn list(&self, owner: UserId, page: Page<T::Id>) -> Result<Listed<T>> {
+        let start = owner_key(owner, [0; 16]);
+        let entries = match page.after {
+            Some(after) => self.by_owner.range(start..owner_key(owner, after.to_bytes())),
+            None => self.by_owner.scan_prefix(owner.to_bytes()),
+        };
+        let want = page.limit.map_or(usize::MAX, |limit| limit.saturating_add(1));
         let mut out = Vec::new();
-        for entry in self.by_owner.scan_prefix(owner.to_bytes()).rev() {
+        for entry in entries.rev() {
+            if out.len() >= want {
+                break;
+            }
             let (key, _) = entry.map_err(storage_error)?;
             let id = db::id_of_owner_key(&key)
                 .ok_or_else(|| Error::internal(format!("malformed {} index key", T::KIND)))?;
             // The scan is not a snapshot: a record deleted since its index entry was read is skipped.
-            match self.get(owner, id) {
+            match self.read(owner, id) {
                 Ok(record) => out.push(record),
                 Err(Error::NotFound(_)) => {}
                 Err(err) => return Err(err),
             }
         }
-        Ok(out)
+        Ok(Listed::from_probe(out, page.limit))
+    }
+
+    async fn count(&self, owner: UserId) -> Result<u64> {
+        let mut count = 0u64;
+        for entry in self.by_owner.scan_prefix(owner.to_bytes()).keys() {
+            entry.map_err(storage_error)?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Applies `mutation` to the owner's record with compare-and-swap, retrying on a concurrent
     /// change; the mutation's error aborts with nothing written.
-    pub(crate) async fn update(
-        &self,
-        owner: UserId,
-        id: [u8; 16],
-        mutation: Mutation<'_, T>,
-    ) -> Result<T> {
+    async fn update(&self, owner: UserId, id: T::Id, mutation: Mutation<'_, T>) -> Result<T> {
+        let id = id.to_bytes();
         loop {
             let Some(old) = self.records.get(id).map_err(storage_error)? else {
                 return Err(Error::not_found(T::KIND));
@@ -109,7 +120,7 @@ impl<T: OwnedRecord> Collection<T> {
             }
             let mut changed = current.clone();
             mutation(&mut changed)?;
-            if changed.id_bytes() != id || changed.owner() != owner {
+            if changed.id().to_bytes() != id || changed.owner() != owner {
                 return Err(Error::internal(format!(
                     "a {} update may not change its id or owner",
                     T::KIND
@@ -128,7 +139,8 @@ impl<T: OwnedRecord> Collection<T> {
     }
 
     /// Removes the owner's record and its index entry in one transaction.
-    pub(crate) async fn delete(&self, owner: UserId, id: [u8; 16]) -> Result<()> {
+    async fn delete(&self, owner: UserId, id: T::Id) -> Result<()> {
+        let id = id.to_bytes();
         (&self.records, &self.by_owner)
             .transaction(|(records, by_owner)| {
                 let Some(bytes) = records.get(id)? else {

@@ -42,11 +42,11 @@ async fn write_forever(backend: Backend) {
         ack(format!("user {} {}", user.id, user.email));
 
         let dataset = sample_dataset(user.id);
-        backend.datasets.create_dataset(&dataset).await.unwrap();
+        backend.datasets.insert(&dataset).await.unwrap();
         ack(format!("dataset {} {}", user.id, dataset.id));
 
         let run = sample_run(user.id, ModelId::new(), dataset.id);
-        backend.runs.create_run(&run).await.unwrap();
+        backend.runs.insert(&run).await.unwrap();
         ack(format!("run {} {}", user.id, run.id));
 
         for epoch in 1..=EPOCHS {
@@ -54,7 +54,7 @@ async fn write_forever(backend: Backend) {
                 r.upsert_epoch(sample_epoch(epoch));
                 Ok(())
             };
-            backend.runs.update_run(user.id, run.id, &mut append).await.unwrap();
+            backend.runs.update(user.id, run.id, &mut append).await.unwrap();
             ack(format!("epoch {} {} {epoch}", user.id, run.id));
         }
     }
@@ -124,13 +124,13 @@ async fn check(dir: &Path, acked: &Acked, round: usize) {
         assert_eq!(found.map(|u| u.id), Some(*id), "round {round}: email index lost {email}");
     }
     for (owner, id) in &acked.datasets {
-        let dataset = backend.datasets.get_dataset(*owner, *id).await.unwrap_or_else(|err| {
+        let dataset = backend.datasets.get(*owner, *id).await.unwrap_or_else(|err| {
             panic!("round {round}: acknowledged dataset {id} lost: {err}");
         });
         assert_eq!(dataset.owner, *owner);
     }
     for ((owner, id), epochs) in &acked.runs {
-        let run = backend.runs.get_run(*owner, *id).await.unwrap_or_else(|err| {
+        let run = backend.runs.get(*owner, *id).await.unwrap_or_else(|err| {
             panic!("round {round}: acknowledged run {id} lost: {err}");
         });
         let stored: BTreeSet<u32> = run.history.iter().map(|m| m.epoch).collect();
@@ -140,10 +140,10 @@ async fn check(dir: &Path, acked: &Acked, round: usize) {
         );
     }
     for owner in acked.users.keys() {
-        let datasets = backend.datasets.list_datasets(*owner).await.unwrap();
+        let datasets = backend.datasets.list_all(*owner).await.unwrap();
         for dataset in &datasets {
             assert_eq!(dataset.owner, *owner, "round {round}: owner index lists another's dataset");
-            backend.datasets.get_dataset(*owner, dataset.id).await.unwrap();
+            backend.datasets.get(*owner, dataset.id).await.unwrap();
         }
         let listed: BTreeSet<DatasetId> = datasets.iter().map(|d| d.id).collect();
         let first = DatasetId::from_uuid(uuid::Uuid::nil());
@@ -154,9 +154,9 @@ async fn check(dir: &Path, acked: &Acked, round: usize) {
                 "round {round}: dataset {id} missing from its owner's list"
             );
         }
-        for run in backend.runs.list_runs(*owner).await.unwrap() {
+        for run in backend.runs.list_all(*owner).await.unwrap() {
             assert_eq!(run.owner, *owner, "round {round}: owner index lists another's run");
-            backend.runs.get_run(*owner, run.id).await.unwrap();
+            backend.runs.get(*owner, run.id).await.unwrap();
         }
     }
 }

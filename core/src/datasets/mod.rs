@@ -44,15 +44,15 @@ use futures::StreamExt;
 use self::config::CsvLimits;
 use self::ingest::{decode_text, read_limited};
 use crate::{
-    BlobKey, BlobStore, ByteStream, Dataset, DatasetId, DatasetStore, Error, ModelStore, Preview,
-    Result, Stores, Table, UserId, now,
+    BlobKey, BlobStore, ByteStream, Dataset, DatasetId, Error, Model, Preview, RecordStore, Result,
+    Stores, Table, UserId, now,
 };
 
 /// Uploads, reads, previews, loads, downloads and deletes a user's datasets.
 #[derive(Clone)]
 pub struct DatasetService {
-    datasets: Arc<dyn DatasetStore>,
-    models: Arc<dyn ModelStore>,
+    datasets: Arc<dyn RecordStore<Dataset>>,
+    models: Arc<dyn RecordStore<Model>>,
     blobs: Arc<dyn BlobStore>,
     config: DatasetConfig,
 }
@@ -61,8 +61,8 @@ impl DatasetService {
     /// A service over the dataset records, the model records (to refuse deleting a dataset in
     /// use) and the blob store holding the files.
     pub fn new(
-        datasets: Arc<dyn DatasetStore>,
-        models: Arc<dyn ModelStore>,
+        datasets: Arc<dyn RecordStore<Dataset>>,
+        models: Arc<dyn RecordStore<Model>>,
         blobs: Arc<dyn BlobStore>,
         config: DatasetConfig,
     ) -> Self {
@@ -130,7 +130,7 @@ impl DatasetService {
             schema,
             uploaded_at: now(),
         };
-        self.datasets.create_dataset(&dataset).await?;
+        self.datasets.insert(&dataset).await?;
         pending.keep();
         Ok(dataset)
     }
@@ -141,7 +141,7 @@ impl DatasetService {
     /// Two concurrent uploads may both pass this check: records have no transactions, so the
     /// quota is a limit against accumulation, not an exact bound.
     async fn upload_room(&self, owner: UserId) -> Result<u64> {
-        let existing = self.datasets.list_datasets(owner).await?;
+        let existing = self.datasets.list_all(owner).await?;
         let files = existing.len() as u64;
         if files >= self.config.quota_files_per_user {
             return Err(Error::Conflict(format!(
@@ -162,12 +162,12 @@ impl DatasetService {
 
     /// The owner's datasets, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<Dataset>> {
-        self.datasets.list_datasets(owner).await
+        self.datasets.list_all(owner).await
     }
 
     /// One of the owner's datasets.
     pub async fn get(&self, owner: UserId, id: DatasetId) -> Result<Dataset> {
-        self.datasets.get_dataset(owner, id).await
+        self.datasets.get(owner, id).await
     }
 
     /// The header and first `limit` rows (clamped to `1..=preview_max_rows`), cells as written.
@@ -181,11 +181,11 @@ impl DatasetService {
     /// Deletes a dataset and its file; `Conflict` while one of the owner's models uses it.
     pub async fn delete(&self, owner: UserId, id: DatasetId) -> Result<()> {
         let dataset = self.get(owner, id).await?;
-        let models = self.models.list_models(owner).await?;
+        let models = self.models.list_all(owner).await?;
         if let Some(model) = models.iter().find(|m| m.dataset_id == id) {
             return Err(Error::Conflict(format!("dataset is used by model {}", model.name)));
         }
-        self.datasets.delete_dataset(owner, id).await?;
+        self.datasets.delete(owner, id).await?;
         self.forget_blob(&dataset.blob_key).await;
         Ok(())
     }

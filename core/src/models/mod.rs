@@ -46,7 +46,7 @@ impl ModelService {
 
     /// Validates `request` against its dataset and stores the model.
     pub async fn create(&self, owner: UserId, request: ModelRequest) -> Result<Model> {
-        let dataset = self.stores.datasets.get_dataset(owner, request.dataset_id).await?;
+        let dataset = self.stores.datasets.get(owner, request.dataset_id).await?;
         let spec = resolve_spec(&request, &dataset.schema)?;
         self.limits.check_model(&spec.summary, dataset.row_count)?;
         let model = Model {
@@ -62,18 +62,18 @@ impl ModelService {
             latest_version: None,
             created_at: now(),
         };
-        self.stores.models.create_model(&model).await?;
+        self.stores.models.insert(&model).await?;
         Ok(model)
     }
 
     /// The owner's models, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<Model>> {
-        self.stores.models.list_models(owner).await
+        self.stores.models.list_all(owner).await
     }
 
     /// One of the owner's models.
     pub async fn get(&self, owner: UserId, id: ModelId) -> Result<Model> {
-        self.stores.models.get_model(owner, id).await
+        self.stores.models.get(owner, id).await
     }
 
     /// A model's layer-by-layer summary.
@@ -84,14 +84,14 @@ impl ModelService {
     /// Deletes a model and its trained files; refused while one of its runs is queued or running.
     pub async fn delete(&self, owner: UserId, id: ModelId) -> Result<()> {
         let model = self.get(owner, id).await?;
-        let runs = self.stores.runs.list_runs(owner).await?;
+        let runs = self.stores.runs.list_all(owner).await?;
         if let Some(run) = runs.iter().find(|r| r.model_id == id && !r.status.is_final()) {
             return Err(Error::Conflict(format!(
                 "model has an active training run {} ({:?}); cancel it first",
                 run.id, run.status
             )));
         }
-        self.stores.models.delete_model(owner, id).await?;
+        self.stores.models.delete(owner, id).await?;
         self.loaded.remove(id);
         for file in model.latest_version.iter().flat_map(|v| &v.artifact) {
             if let Err(err) = self.stores.blobs.delete(&file.blob_key).await {
@@ -125,7 +125,7 @@ impl ModelService {
             ));
         }
         let model = self.trained(owner, id).await?;
-        let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        let dataset = self.stores.datasets.get(owner, model.dataset_id).await?;
         let table = datasets::table_from_rows(
             rows,
             &dataset.schema,
@@ -145,7 +145,7 @@ impl ModelService {
         options: PredictOptions,
     ) -> Result<Vec<Prediction>> {
         let model = self.trained(owner, id).await?;
-        let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        let dataset = self.stores.datasets.get(owner, model.dataset_id).await?;
         let table = datasets::parse_table_columns(csv, &dataset.schema, &model.features)?;
         if !options.allow_missing {
             datasets::refuse_missing(&table)?;
@@ -162,7 +162,7 @@ impl ModelService {
         dataset_id: DatasetId,
     ) -> Result<Evaluation> {
         let model = self.get(owner, id).await?;
-        let dataset = self.stores.datasets.get_dataset(owner, dataset_id).await?;
+        let dataset = self.stores.datasets.get(owner, dataset_id).await?;
         let bytes = self.stores.blobs.get_bytes(&dataset.blob_key).await?;
         let table = datasets::parse_table(&bytes, &dataset.schema)?;
         let predictor = self.predictor(&model).await?;

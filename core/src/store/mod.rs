@@ -33,13 +33,13 @@ pub struct Stores {
     /// Accounts.
     pub users: Arc<dyn UserStore>,
     /// Dataset records.
-    pub datasets: Arc<dyn DatasetStore>,
+    pub datasets: Arc<dyn RecordStore<crate::Dataset>>,
     /// Model records.
-    pub models: Arc<dyn ModelStore>,
+    pub models: Arc<dyn RecordStore<crate::Model>>,
     /// Training runs.
-    pub runs: Arc<dyn RunStore>,
+    pub runs: Arc<dyn RecordStore<crate::TrainingRun>>,
     /// Notifications.
-    pub notifications: Arc<dyn NotificationStore>,
+    pub notifications: Arc<dyn RecordStore<crate::Notification>>,
     /// File bytes: datasets, artifacts, checkpoints.
     pub blobs: Arc<dyn BlobStore>,
     /// Bytes with a time to live: the read-through cache, the token denylist, rate-limit counters.
@@ -56,13 +56,13 @@ pub struct Backend {
     /// Accounts.
     pub users: Arc<dyn UserStore>,
     /// Dataset records.
-    pub datasets: Arc<dyn DatasetStore>,
+    pub datasets: Arc<dyn RecordStore<crate::Dataset>>,
     /// Model records.
-    pub models: Arc<dyn ModelStore>,
+    pub models: Arc<dyn RecordStore<crate::Model>>,
     /// Training runs.
-    pub runs: Arc<dyn RunStore>,
+    pub runs: Arc<dyn RecordStore<crate::TrainingRun>>,
     /// Notifications.
-    pub notifications: Arc<dyn NotificationStore>,
+    pub notifications: Arc<dyn RecordStore<crate::Notification>>,
     /// File bytes, if the backend stores them.
     pub blobs: Option<Arc<dyn BlobStore>>,
     /// A cache, if the backend has one.

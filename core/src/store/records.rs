@@ -1,4 +1,8 @@
+use std::fmt::{Debug, Display};
+
 use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::Mutation;
 use crate::{
@@ -28,80 +32,137 @@ pub trait UserStore: Send + Sync {
     async fn delete_user(&self, id: UserId) -> Result<()>;
 }
 
-/// Dataset records (the bytes live in the [`super::BlobStore`]).
-///
-/// # Behavior
-/// - Every read takes the caller's id; a dataset of another owner is `NotFound`.
-/// - `create_dataset` with an existing id is `Conflict`.
-/// - `list_datasets` returns the owner's datasets, newest first.
-#[async_trait]
-pub trait DatasetStore: Send + Sync {
-    /// Stores a new dataset record.
-    async fn create_dataset(&self, dataset: &Dataset) -> Result<()>;
-    /// The owner's dataset with this id.
-    async fn get_dataset(&self, owner: UserId, id: DatasetId) -> Result<Dataset>;
-    /// The owner's datasets, newest first.
-    async fn list_datasets(&self, owner: UserId) -> Result<Vec<Dataset>>;
-    /// Removes the owner's dataset record; `NotFound` if absent or not theirs.
-    async fn delete_dataset(&self, owner: UserId, id: DatasetId) -> Result<()>;
+/// The id of an owner-scoped record: 16 bytes that sort in creation order (UUID v7).
+pub trait RecordId: Copy + Eq + Ord + Display + Debug + Send + Sync + 'static {
+    /// The 16 big-endian bytes.
+    fn to_bytes(&self) -> [u8; 16];
+    /// The id with these bytes.
+    fn from_bytes(bytes: [u8; 16]) -> Self;
 }
 
-/// Model records.
+/// A record that belongs to one user: a dataset, a model, a training run or a notification.
 ///
-/// # Behavior
-/// As [`DatasetStore`], plus `update_model`: an atomic change of one of the owner's models.
-#[async_trait]
-pub trait ModelStore: Send + Sync {
-    /// Stores a new model record.
-    async fn create_model(&self, model: &Model) -> Result<()>;
-    /// The owner's model with this id.
-    async fn get_model(&self, owner: UserId, id: ModelId) -> Result<Model>;
-    /// The owner's models, newest first.
-    async fn list_models(&self, owner: UserId) -> Result<Vec<Model>>;
-    /// Atomically changes one of the owner's models and returns it as stored.
-    async fn update_model(
-        &self,
-        owner: UserId,
-        id: ModelId,
-        mutation: Mutation<'_, Model>,
-    ) -> Result<Model>;
-    /// Removes the owner's model; `NotFound` if absent or not theirs.
-    async fn delete_model(&self, owner: UserId, id: ModelId) -> Result<()>;
+/// Every backend stores every kind through one [`RecordStore`] implementation; what a kind
+/// means (a run's lifecycle, a dataset's blob) is the business of core's services.
+pub trait Record: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
+    /// The record's id type.
+    type Id: RecordId;
+    /// What the record is called in errors (`"dataset"`).
+    const KIND: &'static str;
+    /// The record's id.
+    fn id(&self) -> Self::Id;
+    /// Whose record it is.
+    fn owner(&self) -> UserId;
 }
 
-/// Training runs.
-///
-/// # Behavior
-/// As [`ModelStore`]. `update_run` is how a run's lifecycle moves (claim, append an epoch,
-/// heartbeat, finish); its atomicity is what stops two workers from both completing a run.
-#[async_trait]
-pub trait RunStore: Send + Sync {
-    /// Stores a new run.
-    async fn create_run(&self, run: &TrainingRun) -> Result<()>;
-    /// The owner's run with this id.
-    async fn get_run(&self, owner: UserId, id: RunId) -> Result<TrainingRun>;
-    /// The owner's runs, newest first.
-    async fn list_runs(&self, owner: UserId) -> Result<Vec<TrainingRun>>;
-    /// Atomically changes one of the owner's runs and returns it as stored.
-    async fn update_run(
-        &self,
-        owner: UserId,
-        id: RunId,
-        mutation: Mutation<'_, TrainingRun>,
-    ) -> Result<TrainingRun>;
+macro_rules! owned_record {
+    ($record:ty, $id:ty, $kind:literal) => {
+        impl RecordId for $id {
+            fn to_bytes(&self) -> [u8; 16] {
+                <$id>::to_bytes(self)
+            }
+            fn from_bytes(bytes: [u8; 16]) -> Self {
+                <$id>::from_uuid(uuid::Uuid::from_bytes(bytes))
+            }
+        }
+
+        impl Record for $record {
+            type Id = $id;
+            const KIND: &'static str = $kind;
+            fn id(&self) -> $id {
+                self.id
+            }
+            fn owner(&self) -> UserId {
+                self.owner
+            }
+        }
+    };
 }
 
-/// Notifications.
+owned_record!(Dataset, DatasetId, "dataset");
+owned_record!(Model, ModelId, "model");
+owned_record!(TrainingRun, RunId, "run");
+owned_record!(Notification, NotificationId, "notification");
+
+/// Which part of an owner's records to list: newest first, at most `limit`, starting after
+/// the record `after` (the last one of the previous page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page<Id> {
+    /// At most this many records; `None` lists them all.
+    pub limit: Option<usize>,
+    /// Start with the record created just before this one (it need not still exist).
+    pub after: Option<Id>,
+}
+
+impl<Id> Page<Id> {
+    /// Every record.
+    pub const ALL: Self = Self { limit: None, after: None };
+
+    /// The first `limit` records.
+    pub const fn first(limit: usize) -> Self {
+        Self { limit: Some(limit), after: None }
+    }
+
+    /// The `limit` records after `after`.
+    pub const fn after(after: Id, limit: usize) -> Self {
+        Self { limit: Some(limit), after: Some(after) }
+    }
+}
+
+/// One page of records and where the next one starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T: Record> {
+    /// The records, newest first.
+    pub records: Vec<T>,
+    /// The cursor of the next page (the last record's id), or `None` when this page ends the
+    /// list.
+    pub next: Option<T::Id>,
+}
+
+impl<T: Record> Listed<T> {
+    /// A page from up to `limit + 1` records read in list order: the extra one only says
+    /// that another page exists.
+    pub fn from_probe(mut records: Vec<T>, limit: Option<usize>) -> Self {
+        let next = match limit {
+            Some(limit) if records.len() > limit => {
+                records.truncate(limit);
+                records.last().map(Record::id)
+            }
+            _ => None,
+        };
+        Self { records, next }
+    }
+}
+
+/// Owner-scoped records of one kind: what every backend implements once for all kinds.
 ///
 /// # Behavior
-/// Owner-scoped as the other records; `list_notifications` is newest first; `mark_read` is
-/// idempotent.
+/// - Every read and write takes the caller's id; a record of another owner is `NotFound`,
+///   exactly as a missing id (reads, updates and deletes alike).
+/// - `insert` with an existing id (of any owner) is `Conflict` and writes nothing.
+/// - `list` is newest first (ids are time-ordered); pages walked with [`Listed::next`] see
+///   every record that existed throughout the walk exactly once, without gaps or repeats.
+/// - `update` applies the mutation atomically: concurrent updates never lose a write; the
+///   mutation may run more than once, and may not change the id or owner.
+/// - `count` is the number of the owner's records.
+/// - A write is durable when it returns.
 #[async_trait]
-pub trait NotificationStore: Send + Sync {
-    /// Stores a new notification.
-    async fn create_notification(&self, notification: &Notification) -> Result<()>;
-    /// The owner's notifications, newest first.
-    async fn list_notifications(&self, owner: UserId) -> Result<Vec<Notification>>;
-    /// Marks one of the owner's notifications read and returns it.
-    async fn mark_read(&self, owner: UserId, id: NotificationId) -> Result<Notification>;
+pub trait RecordStore<T: Record>: Send + Sync {
+    /// Stores a new record.
+    async fn insert(&self, record: &T) -> Result<()>;
+    /// The owner's record with this id.
+    async fn get(&self, owner: UserId, id: T::Id) -> Result<T>;
+    /// A page of the owner's records, newest first.
+    async fn list(&self, owner: UserId, page: Page<T::Id>) -> Result<Listed<T>>;
+    /// How many records the owner has.
+    async fn count(&self, owner: UserId) -> Result<u64>;
+    /// Atomically changes one of the owner's records and returns it as stored.
+    async fn update(&self, owner: UserId, id: T::Id, mutation: Mutation<'_, T>) -> Result<T>;
+    /// Removes the owner's record; `NotFound` if absent or not theirs.
+    async fn delete(&self, owner: UserId, id: T::Id) -> Result<()>;
+
+    /// Every record of the owner, newest first.
+    async fn list_all(&self, owner: UserId) -> Result<Vec<T>> {
+        Ok(self.list(owner, Page::ALL).await?.records)
+    }
 }

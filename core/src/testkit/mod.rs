@@ -1,10 +1,11 @@
 //! The backend conformance suite: one set of behaviour tests over the store traits, run by every
 //! backend crate against a real instance.
 //!
-//! Each behaviour is an `async fn <behaviour>(fx: &Fixture)` in the module of its trait
-//! ([`users`], [`datasets`], [`models`], [`runs`], [`notifications`], [`blobs`], [`cache`],
-//! [`queue`], [`events`]). It panics with a message saying which promise of the trait's
-//! `# Behavior` contract was broken.
+//! Each behaviour is an `async fn <behaviour>(fx: &Fixture)` in the module of its trait:
+//! [`users`]; [`records`], run on every owner-scoped kind, then [`models`], [`runs`] and
+//! [`notifications`] for what only that kind holds; [`blobs`], [`cache`], [`queue`],
+//! [`events`]. It panics with a message saying which promise of the trait's `# Behavior`
+//! contract was broken.
 //!
 //! # Running the suite for a backend
 //!
@@ -37,11 +38,11 @@
 
 pub mod blobs;
 pub mod cache;
-pub mod datasets;
 pub mod events;
 pub mod models;
 pub mod notifications;
 pub mod queue;
+pub mod records;
 pub mod runs;
 mod samples;
 mod suite;

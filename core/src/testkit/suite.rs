@@ -43,51 +43,30 @@ macro_rules! conformance_suite {
                 update_user_is_atomic_under_concurrent_updates,
                 deleted_user_frees_email_and_username,
             }
-            datasets {
-                created_dataset_reads_back_unchanged,
-                dataset_id_is_unique,
-                user_b_cannot_read_user_a_dataset,
-                user_b_cannot_delete_user_a_dataset,
-                user_b_does_not_list_user_a_datasets,
+            records {
+                created_record_reads_back_unchanged,
+                record_id_is_unique,
+                user_b_cannot_touch_user_a_record,
+                user_b_does_not_list_user_a_records,
                 list_is_newest_first,
-                deleted_dataset_is_not_found,
-                missing_dataset_is_not_found,
+                pages_walk_the_list_without_gaps_or_repeats,
+                a_page_after_a_deleted_record_continues_the_walk,
+                deleted_record_is_not_found,
+                missing_record_is_not_found,
+                update_returns_the_stored_record_and_a_failed_one_writes_nothing,
+                concurrent_updates_are_not_lost,
+                concurrent_inserts_are_all_listed,
             }
             models {
                 created_model_reads_back_unchanged,
-                model_id_is_unique,
-                user_b_cannot_read_user_a_model,
-                user_b_cannot_update_user_a_model,
-                user_b_cannot_delete_user_a_model,
-                user_b_does_not_list_user_a_models,
-                list_is_newest_first,
-                deleted_model_is_not_found,
-                missing_model_is_not_found,
-                update_model_returns_stored_model,
-                failed_mutation_writes_nothing,
-                update_model_is_atomic_under_concurrent_updates,
             }
             runs {
                 created_run_reads_back_unchanged,
-                run_id_is_unique,
-                user_b_cannot_read_user_a_run,
-                user_b_cannot_update_user_a_run,
-                user_b_does_not_list_user_a_runs,
-                list_is_newest_first,
-                missing_run_is_not_found,
-                update_run_returns_stored_run,
-                failed_mutation_writes_nothing,
-                update_run_is_atomic_under_concurrent_appends,
+                concurrent_epoch_appends_are_not_lost,
                 concurrent_finishers_complete_a_run_once,
             }
             notifications {
                 created_notification_reads_back_unchanged,
-                list_is_newest_first,
-                user_b_does_not_list_user_a_notifications,
-                user_b_cannot_mark_user_a_notification_read,
-                mark_read_marks_only_that_notification,
-                mark_read_is_idempotent,
-                missing_notification_is_not_found,
             }
             blobs {
                 blob_round_trips,
@@ -172,7 +151,7 @@ mod tests {
     fn behaviours() -> BTreeSet<String> {
         let modules = [
             ("users", include_str!("users.rs")),
-            ("datasets", include_str!("datasets.rs")),
+            ("records", include_str!("records.rs")),
             ("models", include_str!("models.rs")),
             ("runs", include_str!("runs.rs")),
             ("notifications", include_str!("notifications.rs")),

@@ -13,7 +13,7 @@ pub(super) async fn follow(
     id: RunId,
 ) -> Result<BoxStream<'static, Result<RunEvent>>> {
     let live = stores.events.subscribe(owner).await?;
-    let run = stores.runs.get_run(owner, id).await?;
+    let run = stores.runs.get(owner, id).await?;
     let last_epoch = run.history.last().map_or(0, |m| m.epoch);
     let mut backlog: Vec<Result<RunEvent>> =
         run.history.into_iter().map(|metrics| Ok(RunEvent::Epoch { metrics })).collect();

@@ -120,10 +120,10 @@ impl TrainingService {
         params: TrainParams,
     ) -> Result<TrainingRun> {
         validate_params(&params)?;
-        let model = self.stores.models.get_model(owner, model_id).await?;
-        let dataset = self.stores.datasets.get_dataset(owner, model.dataset_id).await?;
+        let model = self.stores.models.get(owner, model_id).await?;
+        let dataset = self.stores.datasets.get(owner, model.dataset_id).await?;
         self.config.cost_limits.check_run(&model.summary, dataset.row_count, &params)?;
-        let runs = self.stores.runs.list_runs(owner).await?;
+        let runs = self.stores.runs.list_all(owner).await?;
         if let Some(active) = runs.iter().find(|r| r.model_id == model_id && !r.status.is_final()) {
             return Err(Error::Conflict(format!(
                 "model already has an active run {} ({:?})",
@@ -139,10 +139,10 @@ impl TrainingService {
             )));
         }
         let run = TrainingRun::queued(owner, model_id, model.dataset_id, params);
-        self.stores.runs.create_run(&run).await?;
+        self.stores.runs.insert(&run).await?;
         if let Err(err) = self.stores.queue.enqueue(&Job { run_id: run.id, owner }).await {
             let reason = format!("could not be queued: {err}");
-            let _ = self.stores.runs.update_run(owner, run.id, &mut |r| fail(r, &reason)).await;
+            let _ = self.stores.runs.update(owner, run.id, &mut |r| fail(r, &reason)).await;
             return Err(err);
         }
         publish_status(&self.stores, &run, None).await;
@@ -151,12 +151,12 @@ impl TrainingService {
 
     /// The owner's runs, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<TrainingRun>> {
-        self.stores.runs.list_runs(owner).await
+        self.stores.runs.list_all(owner).await
     }
 
     /// One of the owner's runs.
     pub async fn get(&self, owner: UserId, id: RunId) -> Result<TrainingRun> {
-        self.stores.runs.get_run(owner, id).await
+        self.stores.runs.get(owner, id).await
     }
 
     /// A run's per-epoch metrics so far.
@@ -170,7 +170,7 @@ impl TrainingService {
         let run = self
             .stores
             .runs
-            .update_run(owner, id, &mut |run| match run.status {
+            .update(owner, id, &mut |run| match run.status {
                 RunStatus::Queued => {
                     run.status = RunStatus::Cancelled;
                     run.finished_at = Some(now());

@@ -118,7 +118,7 @@ impl Worker {
 
     async fn handle(&self, claim: &Claim, shutdown: &CancellationToken) -> Result<()> {
         let Job { owner, run_id } = claim.job.clone();
-        let run = match self.stores.runs.get_run(owner, run_id).await {
+        let run = match self.stores.runs.get(owner, run_id).await {
             Ok(run) => run,
             Err(Error::NotFound(_)) => return self.stores.queue.complete(claim).await,
             Err(err) => return Err(err),
@@ -138,7 +138,7 @@ impl Worker {
         let run = self
             .stores
             .runs
-            .update_run(owner, run_id, &mut |run| {
+            .update(owner, run_id, &mut |run| {
                 if run.status.is_final() {
                     return Err(Error::Conflict("the run already ended".into()));
                 }
@@ -209,8 +209,8 @@ impl Worker {
         cancel: CancelToken,
         reasons: Arc<StopReasons>,
     ) -> Result<TrainingOutcome> {
-        let model = self.stores.models.get_model(run.owner, run.model_id).await?;
-        let dataset = self.stores.datasets.get_dataset(run.owner, run.dataset_id).await?;
+        let model = self.stores.models.get(run.owner, run.model_id).await?;
+        let dataset = self.stores.datasets.get(run.owner, run.dataset_id).await?;
         let bytes = self.stores.blobs.get_bytes(&dataset.blob_key).await?;
         let table = datasets::parse_table(&bytes, &dataset.schema)?;
         let resume = match self.stores.blobs.get_bytes(&checkpoint::checkpoint_key(run.id)?).await {
@@ -256,7 +256,7 @@ impl Worker {
                     Ok(until) => {
                         stores
                             .runs
-                            .update_run(owner, id, &mut |run| {
+                            .update(owner, id, &mut |run| {
                                 check_holder(run, attempt)?;
                                 if let Some(lease) = &mut run.lease {
                                     lease.until = until;
@@ -315,13 +315,13 @@ impl Worker {
             // The new version goes live before the run reads as completed, so whoever sees the
             // completion can predict with it at once. Republishing it (if the run is reclaimed
             // after all) only repeats the same kind of change.
-            check_holder(&self.stores.runs.get_run(run.owner, run.id).await?, attempt)?;
+            check_holder(&self.stores.runs.get(run.owner, run.id).await?, attempt)?;
             self.publish_version(run, version).await?;
         }
         let ended = self
             .stores
             .runs
-            .update_run(run.owner, run.id, &mut |r| {
+            .update(run.owner, run.id, &mut |r| {
                 if status == RunStatus::Failed && error.is_some() && r.attempt != attempt {
                     // Giving up after too many attempts: no live holder to check against.
                     return fail(r, error.as_deref().unwrap_or_default());
@@ -364,7 +364,7 @@ impl Worker {
         let mut replaced = None;
         self.stores
             .models
-            .update_model(run.owner, run.model_id, &mut |model| {
+            .update(run.owner, run.model_id, &mut |model| {
                 replaced = model.latest_version.replace(version.clone());
                 Ok(())
             })
@@ -383,7 +383,7 @@ impl Worker {
         let run = self
             .stores
             .runs
-            .update_run(run.owner, run.id, &mut |r| {
+            .update(run.owner, run.id, &mut |r| {
                 check_holder(r, attempt)?;
                 r.status = RunStatus::Queued;
                 r.lease = None;
@@ -431,7 +431,7 @@ impl TrainingObserver for EpochRecorder {
             let run = self
                 .stores
                 .runs
-                .update_run(owner, id, &mut |run| {
+                .update(owner, id, &mut |run| {
                     check_holder(run, attempt)?;
                     run.upsert_epoch(metrics.clone());
                     Ok(())
