@@ -58,6 +58,7 @@ use modelyard_core::datasets::DatasetService;
 use modelyard_core::models::ModelService;
 use modelyard_core::notifications::NotificationService;
 use modelyard_core::training::{TrainingService, WorkerHandle};
+use modelyard_core::workspace::WorkspaceService;
 use modelyard_core::{Backend, Stores};
 use tokio::sync::Mutex;
 
@@ -97,6 +98,7 @@ struct Inner {
     models: ModelService,
     training: TrainingService,
     notifications: NotificationService,
+    workspace: WorkspaceService,
     /// This yard's running workers; `None` once [`Modelyard::close`] has stopped them.
     workers: Mutex<Option<Vec<WorkerHandle>>>,
     /// For [`Modelyard::check_ready`].
@@ -154,21 +156,24 @@ impl Modelyard {
         let trainer = config.trainer.clone();
         let training =
             TrainingService::new(stores.clone(), trainer.clone(), config.training.clone());
+        let datasets = DatasetService::new(
+            stores.datasets.clone(),
+            stores.models.clone(),
+            stores.blobs.clone(),
+            config.datasets.clone(),
+        );
+        let models = ModelService::new(
+            stores.clone(),
+            trainer.clone(),
+            config.training.cost_limits,
+            config.loaded_models_bytes,
+        );
         let yard = Self {
             inner: Arc::new(Inner {
                 auth: AuthService::new(stores.users.clone(), stores.cache.clone(), auth_config)?,
-                datasets: DatasetService::new(
-                    stores.datasets.clone(),
-                    stores.models.clone(),
-                    stores.blobs.clone(),
-                    config.datasets.clone(),
-                ),
-                models: ModelService::new(
-                    stores.clone(),
-                    trainer.clone(),
-                    config.training.cost_limits,
-                    config.loaded_models_bytes,
-                ),
+                workspace: WorkspaceService::new(stores.clone(), datasets.clone(), models.clone()),
+                datasets,
+                models,
                 users: stores.users.clone(),
                 notifications: NotificationService::new(stores),
                 training,

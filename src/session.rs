@@ -93,10 +93,14 @@ impl Session {
         self.yard.inner.auth.change_password(owner, current, new).await
     }
 
-    /// Deletes the account after checking its password; every token of it stops working.
+    /// Deletes the account after checking its password, and everything it owns in every store:
+    /// its runs stop, and its datasets, models, runs, notifications and their files are
+    /// removed. Every token of it stops working.
     pub async fn delete_account(&self, password: &str) -> Result<()> {
         let owner = self.owner().await?;
-        self.yard.inner.auth.delete_account(owner, password).await
+        let inner = &self.yard.inner;
+        let erase = || async { inner.workspace.erase(owner).await.map(drop) };
+        inner.auth.delete_account(owner, password, erase).await
     }
 
     /// Uploads a CSV dataset: checked, profiled and stored, or refused with nothing stored.

@@ -114,7 +114,7 @@ async fn a_password_change_refuses_the_old_token_and_the_old_password() {
 async fn a_deleted_account_token_is_refused() {
     let f = fixture();
     let (user, token) = f.auth.register("ada", "ada@example.com", PASSWORD).await.unwrap();
-    f.auth.delete_account(user.id, PASSWORD).await.unwrap();
+    f.auth.delete_account(user.id, PASSWORD, || async { Ok(()) }).await.unwrap();
     assert_eq!(f.auth.authenticate(&token.token).await.unwrap_err(), refused_token());
     let err = f.auth.login("ada@example.com", PASSWORD, None).await.unwrap_err();
     assert_eq!(err, Error::Unauthorized(INVALID_CREDENTIALS.into()));

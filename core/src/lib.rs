@@ -20,6 +20,7 @@ pub mod text;
 mod trainer;
 pub mod training;
 pub mod views;
+pub mod workspace;
 
 pub use domain::*;
 pub use error::{Error, Result};

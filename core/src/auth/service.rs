@@ -200,10 +200,21 @@ impl AuthService {
     }
 
     /// Deletes the account after checking its password; its tokens stop verifying at once.
-    pub async fn delete_account(&self, user: UserId, password: &str) -> Result<()> {
+    ///
+    /// `erase` removes what the account owns (see [`crate::workspace::WorkspaceService::erase`]).
+    /// It runs once the password is confirmed and before the account goes, so a failure leaves
+    /// an account that can try again, and once more after, for anything a request already past
+    /// its token check created in between.
+    pub async fn delete_account<F, Fut>(&self, user: UserId, password: &str, erase: F) -> Result<()>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
         let stored = self.users.get_user(user).await?;
         self.confirm_password(&stored, password).await?;
-        self.users.delete_user(user).await
+        erase().await?;
+        self.users.delete_user(user).await?;
+        erase().await
     }
 
     /// The issuer of this service's tokens (for callers that mint tokens themselves).

@@ -192,11 +192,12 @@ async fn changing_the_password_kills_old_tokens_and_the_old_password() {
 async fn deleting_the_account_kills_its_tokens() {
     let f = fixture();
     let (user, token) = f.auth.register("alice", "alice@example.com", PASSWORD).await.unwrap();
-    let wrong = f.auth.delete_account(user.id, "not-the-password").await.unwrap_err();
+    let wrong =
+        f.auth.delete_account(user.id, "not-the-password", || async { Ok(()) }).await.unwrap_err();
     assert_eq!(wrong.code(), "UNAUTHORIZED");
     assert!(f.auth.authenticate(&token.token).await.is_ok());
 
-    f.auth.delete_account(user.id, PASSWORD).await.unwrap();
+    f.auth.delete_account(user.id, PASSWORD, || async { Ok(()) }).await.unwrap();
     assert_eq!(f.auth.authenticate(&token.token).await.unwrap_err(), invalid_token());
     // The email is free again.
     assert!(f.auth.register("alice", "alice@example.com", PASSWORD).await.is_ok());

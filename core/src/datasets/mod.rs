@@ -185,7 +185,17 @@ impl DatasetService {
         if let Some(model) = models.iter().find(|m| m.dataset_id == id) {
             return Err(Error::Conflict(format!("dataset is used by model {}", model.name)));
         }
-        self.datasets.delete(owner, id).await?;
+        self.remove(&dataset).await
+    }
+
+    /// Deletes a dataset record and its file, used or not (erasing a workspace removes the
+    /// models first).
+    pub(crate) async fn remove_owned(&self, dataset: Dataset) -> Result<()> {
+        self.remove(&dataset).await
+    }
+
+    async fn remove(&self, dataset: &Dataset) -> Result<()> {
+        self.datasets.delete(dataset.owner, dataset.id).await?;
         self.forget_blob(&dataset.blob_key).await;
         Ok(())
     }

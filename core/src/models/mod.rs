@@ -91,8 +91,18 @@ impl ModelService {
                 run.id, run.status
             )));
         }
-        self.stores.models.delete(owner, id).await?;
-        self.loaded.remove(id);
+        self.remove(&model).await
+    }
+
+    /// Deletes a model record, its loaded copy and its trained files, with no questions asked
+    /// (erasing a workspace removes the runs first).
+    pub(crate) async fn remove_owned(&self, model: Model) -> Result<()> {
+        self.remove(&model).await
+    }
+
+    async fn remove(&self, model: &Model) -> Result<()> {
+        self.stores.models.delete(model.owner, model.id).await?;
+        self.loaded.remove(model.id);
         for file in model.latest_version.iter().flat_map(|v| &v.artifact) {
             if let Err(err) = self.stores.blobs.delete(&file.blob_key).await {
                 tracing::warn!(%err, key = %file.blob_key, "orphaned artifact blob");

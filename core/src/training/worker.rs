@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 use super::{TrainingConfig, checkpoint, fail, publish_status};
 use crate::{
     ArtifactFile, BlobKey, CancelToken, Checkpoint, Claim, EpochMetrics, Error, Event, EventKind,
-    Lease, ModelVersion, NotificationKind, Result, RunStatus, Stores, Trainer, TrainingInput,
-    TrainingObserver, TrainingOutcome, TrainingRun, datasets, notifications::notify, now,
+    Lease, ModelVersion, NotificationKind, Result, RunId, RunStatus, Stores, Trainer,
+    TrainingInput, TrainingObserver, TrainingOutcome, TrainingRun, datasets, notifications::notify,
+    now,
 };
 
 /// Trains queued runs one at a time.
@@ -47,6 +48,8 @@ struct StopReasons {
     lease_lost: AtomicBool,
     /// The user asked to cancel.
     cancel_requested: AtomicBool,
+    /// The run's record is gone (its account was erased): stop and leave nothing behind.
+    run_gone: AtomicBool,
 }
 
 impl Worker {
@@ -120,7 +123,7 @@ impl Worker {
         let Job { owner, run_id } = claim.job.clone();
         let run = match self.stores.runs.get(owner, run_id).await {
             Ok(run) => run,
-            Err(Error::NotFound(_)) => return self.stores.queue.complete(claim).await,
+            Err(Error::NotFound(_)) => return self.forget_job(claim, run_id).await,
             Err(err) => return Err(err),
         };
         if run.status.is_final() {
@@ -171,22 +174,34 @@ impl Worker {
         let outcome = self.train(&run, cancel.clone(), reasons.clone()).await;
         drop((_heartbeat, _watcher));
 
+        if reasons.run_gone.load(Ordering::SeqCst) {
+            return self.forget(claim, &run).await;
+        }
         if reasons.lease_lost.load(Ordering::SeqCst) {
             tracing::warn!(run = %run.id, worker = %self.name, "lease lost; leaving the run to its new holder");
             return Ok(());
         }
-        match outcome {
+        let ended = match outcome {
             Ok(TrainingOutcome::Trained(model)) => {
                 let version = self.save_artifact(&run, model.files, &model.metrics).await?;
-                self.end(
-                    claim,
-                    &run,
-                    RunStatus::Completed,
-                    Some(model.metrics),
-                    None,
-                    Some(version),
-                )
-                .await
+                let files: Vec<BlobKey> =
+                    version.artifact.iter().map(|f| f.blob_key.clone()).collect();
+                let metrics = Some(model.metrics);
+                match self
+                    .end(claim, &run, RunStatus::Completed, metrics, None, Some(version))
+                    .await
+                {
+                    // The run or its model was erased while the files were written.
+                    Err(err @ Error::NotFound(_)) => {
+                        for key in &files {
+                            if let Err(err) = self.stores.blobs.delete(key).await {
+                                tracing::warn!(%err, %key, "artifact of an erased run not removed");
+                            }
+                        }
+                        Err(err)
+                    }
+                    other => other,
+                }
             }
             Ok(TrainingOutcome::Cancelled) if reasons.cancel_requested.load(Ordering::SeqCst) => {
                 self.end(claim, &run, RunStatus::Cancelled, None, None, None).await
@@ -200,6 +215,10 @@ impl Worker {
                 };
                 self.end(claim, &run, RunStatus::Failed, None, Some(reason), None).await
             }
+        };
+        match ended {
+            Err(Error::NotFound(_)) => self.forget(claim, &run).await,
+            other => other,
         }
     }
 
@@ -273,7 +292,12 @@ impl Worker {
                         cancel.cancel();
                     }
                     Ok(_) => {}
-                    Err(Error::Conflict(_) | Error::NotFound(_)) => {
+                    Err(Error::NotFound(_)) => {
+                        reasons.run_gone.store(true, Ordering::SeqCst);
+                        cancel.cancel();
+                        return;
+                    }
+                    Err(Error::Conflict(_)) => {
                         reasons.lease_lost.store(true, Ordering::SeqCst);
                         cancel.cancel();
                         return;
@@ -357,6 +381,20 @@ impl Worker {
             tracing::warn!(%err, run = %run.id, "checkpoint not removed");
         }
         Ok(())
+    }
+
+    /// Drops the job of a run whose record is gone, and the checkpoint it may have left.
+    async fn forget(&self, claim: &Claim, run: &TrainingRun) -> Result<()> {
+        tracing::info!(run = %run.id, worker = %self.name, "the run was deleted; training stopped");
+        self.forget_job(claim, run.id).await
+    }
+
+    async fn forget_job(&self, claim: &Claim, run: RunId) -> Result<()> {
+        let key = checkpoint::checkpoint_key(run)?;
+        if let Err(err) = self.stores.blobs.delete(&key).await {
+            tracing::warn!(%err, %run, "checkpoint of a deleted run not removed");
+        }
+        self.stores.queue.complete(claim).await
     }
 
     /// Points the model at its new version and drops the files of the one it replaces.
@@ -455,6 +493,10 @@ impl TrainingObserver for EpochRecorder {
             Ok(_) => Ok(()),
             Err(err @ Error::Conflict(_)) => {
                 self.reasons.lease_lost.store(true, Ordering::SeqCst);
+                Err(err)
+            }
+            Err(err @ Error::NotFound(_)) => {
+                self.reasons.run_gone.store(true, Ordering::SeqCst);
                 Err(err)
             }
             Err(err) => Err(err),

@@ -614,6 +614,54 @@ async fn h7_live_streams_end_with_their_session() {
     ended_unauthorized(end.await.unwrap(), "notifications after account deletion");
 }
 
+/// Every blob file under the data directory, by path.
+fn blob_files(data_dir: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
+    let mut pending = vec![data_dir.join("blobs")];
+    let mut files = std::collections::BTreeSet::new();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.insert(path);
+            }
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn h6_deleting_an_account_removes_its_files_and_records() {
+    let server = TestServer::start().await;
+    let bob = server.register("bob").await;
+    let (bob_dataset, _, _) = server.trained_model(&bob).await;
+    let bobs_files = blob_files(server.data_dir());
+    let ada = server.register("ada").await;
+    let (dataset, model, _) = server.trained_model(&ada).await;
+    let with_ada = blob_files(server.data_dir());
+    assert!(with_ada.len() > bobs_files.len() + 1, "Ada's dataset and artifact files exist");
+
+    let response = server
+        .request(Method::DELETE, "/api/auth/me", Some(&ada))
+        .json(&json!({ "password": support::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(blob_files(server.data_dir()), bobs_files, "only Bob's files are left");
+    // Ada's ids are gone for everyone; Bob's data is untouched.
+    let again = server.register("ada").await;
+    for path in [format!("/api/data/{dataset}"), format!("/api/model/{model}")] {
+        let response = server.get(&path, &again).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let listed: Value = server.get("/api/data", &again).await.json().await.unwrap();
+    assert_eq!(listed["datasets"].as_array().map(Vec::len), Some(0), "the new Ada: {listed}");
+    let response = server.get(&format!("/api/data/{bob_dataset}"), &bob).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn h7_live_streams_end_when_their_token_expires() {
     use std::time::Duration;
