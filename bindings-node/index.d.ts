@@ -169,7 +169,9 @@ export interface TrainingRun {
   status: RunStatus
   attempt: number
   cancelRequested: boolean
+  /** Every epoch's metrics; empty in lists of runs (`session.runs()`), where `epochsCompleted` says how far it got. */
   history: EpochMetrics[]
+  epochsCompleted: number
   finalMetrics: Record<string, number> | null
   error: string | null
   createdAt: Timestamp
@@ -216,6 +218,12 @@ export interface Notification {
 }
 
 /** `predict()`'s options. */
+/** A page of a list: at most `limit` items (default 100, at most 1,000) after the item with id `after`. Without either, a list call answers everything. */
+export interface ListOptions {
+  limit?: number
+  after?: string
+}
+
 export interface PredictOptions {
   /** Impute missing feature values as the model learned in training instead of refusing them. */
   allowMissing?: boolean
@@ -236,6 +244,9 @@ export interface OpenOptions {
   maxTrainingBytes?: number
   maxRunRowEpochs?: number
   maxActiveRunsPerUser?: number
+  maxRunsPerUser?: number
+  maxNotificationsPerUser?: number
+  maxModelsPerUser?: number
   loadedModelsBytes?: number
   maxUploadBytes?: number
   maxColumns?: number
@@ -380,8 +391,11 @@ export declare class Session {
    * a name (`null`) it is named after the file (`iris` for `iris.csv`).
    */
   uploadDataset(name: string | undefined | null, source: string | Uint8Array): Promise<Dataset>
-  /** The user's datasets, newest first. */
-  datasets(): Promise<Dataset[]>
+  /**
+   * The user's datasets, newest first: all of them, or with `{ limit, after }` one
+   * page of at most `limit` (default 100, at most 1,000) after the id `after`.
+   */
+  datasets(options?: ListOptions): Promise<Dataset[]>
   /** One dataset. */
   dataset(datasetId: string): Promise<Dataset>
   /** A dataset's header and first `limit` rows (default 10), cells as written. */
@@ -390,12 +404,17 @@ export declare class Session {
   deleteDataset(datasetId: string): Promise<void>
   /** Creates a model predicting `target` from `features` (default: every usable column). */
   createModel(request: ModelRequest): Promise<Model>
-  /** The user's models, newest first. */
-  models(): Promise<Model[]>
+  /**
+   * The user's models, newest first: all of them, or with `{ limit, after }` one
+   * page of at most `limit` (default 100, at most 1,000) after the id `after`.
+   */
+  models(options?: ListOptions): Promise<Model[]>
   /** One model. */
   model(modelId: string): Promise<Model>
   /** A model's layers, output shapes and parameter counts. */
   summary(modelId: string): Promise<ModelSummary>
+  /** Deletes a finished run; `CONFLICT` while it is queued or running. */
+  deleteRun(runId: string): Promise<void>
   /** Deletes a model; `CONFLICT` while it trains. */
   deleteModel(modelId: string): Promise<void>
   /**
@@ -403,8 +422,11 @@ export declare class Session {
    * default, an unknown one is a `VALIDATION` error naming it.
    */
   train(modelId: string, params?: TrainParams): Promise<Run>
-  /** The user's runs, newest first. */
-  runs(): Promise<TrainingRun[]>
+  /**
+   * The user's runs, newest first, without their per-epoch histories (`epochsCompleted` says how far each got): all of them, or with `{ limit, after }` one
+   * page of at most `limit` (default 100, at most 1,000) after the id `after`.
+   */
+  runs(options?: ListOptions): Promise<TrainingRun[]>
   /** A handle on one of the user's runs. */
   run(runId: string): Promise<Run>
   /**
@@ -419,8 +441,11 @@ export declare class Session {
   downloadDataset(datasetId: string): Promise<DatasetDownload>
   /** The trained model as a zip archive: `filename`, `files` and the bytes in `data`. */
   modelArchive(modelId: string): Promise<ModelArchive>
-  /** The user's notifications, newest first. */
-  notifications(): Promise<Notification[]>
+  /**
+   * The user's notifications, newest first: all of them, or with `{ limit, after }` one
+   * page of at most `limit` (default 100, at most 1,000) after the id `after`.
+   */
+  notifications(options?: ListOptions): Promise<Notification[]>
   /**
    * The user's notifications as they happen, an async iterator (`for await (const n of
    * session.notificationEvents())`) that goes on until the loop is left.

@@ -169,7 +169,9 @@ export interface TrainingRun {
   status: RunStatus
   attempt: number
   cancelRequested: boolean
+  /** Every epoch's metrics; empty in lists of runs (`session.runs()`), where `epochsCompleted` says how far it got. */
   history: EpochMetrics[]
+  epochsCompleted: number
   finalMetrics: Record<string, number> | null
   error: string | null
   createdAt: Timestamp
@@ -216,6 +218,12 @@ export interface Notification {
 }
 
 /** `predict()`'s options. */
+/** A page of a list: at most `limit` items (default 100, at most 1,000) after the item with id `after`. Without either, a list call answers everything. */
+export interface ListOptions {
+  limit?: number
+  after?: string
+}
+
 export interface PredictOptions {
   /** Impute missing feature values as the model learned in training instead of refusing them. */
   allowMissing?: boolean
@@ -236,6 +244,9 @@ export interface OpenOptions {
   maxTrainingBytes?: number
   maxRunRowEpochs?: number
   maxActiveRunsPerUser?: number
+  maxRunsPerUser?: number
+  maxNotificationsPerUser?: number
+  maxModelsPerUser?: number
   loadedModelsBytes?: number
   maxUploadBytes?: number
   maxColumns?: number

@@ -41,6 +41,8 @@ pub struct Config {
     /// Memory for trained models kept loaded between predictions, in bytes; 0 reads the
     /// model's files on every call.
     pub loaded_models_bytes: u64,
+    /// Models one user may have (default 200).
+    pub max_models_per_user: u64,
     /// Time to live of cached records, for the read-through cache in front of MongoDB (sled
     /// records are read directly: they are already in process).
     pub cache_policy: CachePolicy,
@@ -68,6 +70,7 @@ impl Config {
             datasets: DatasetConfig::default(),
             training: TrainingConfig::default(),
             loaded_models_bytes: DEFAULT_LOADED_MODELS_BYTES,
+            max_models_per_user: modelyard_core::models::DEFAULT_MAX_MODELS_PER_USER,
             cache_policy: CachePolicy::default(),
             trainer: default_trainer(),
             cache: None,

@@ -41,7 +41,7 @@ pub use modelyard_core::{
     TrainParams, TrainRequest, UserId,
 };
 pub use run::Run;
-pub use session::Session;
+pub use session::{ListOptions, ListPage, Session};
 pub use upload::Upload;
 
 /// The layers underneath: domain records, store traits, services and the backend conformance
@@ -167,6 +167,7 @@ impl Modelyard {
             trainer.clone(),
             config.training.cost_limits,
             config.loaded_models_bytes,
+            config.max_models_per_user,
         );
         let yard = Self {
             inner: Arc::new(Inner {

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use modelyard_core::auth::IssuedToken;
 use modelyard_core::datasets;
+use modelyard_core::{Listed, Page};
 
 use crate::signed_in::SignedIn;
 
@@ -124,6 +125,18 @@ impl Session {
         Ok(views(self.yard.inner.datasets.list(self.owner().await?).await?))
     }
 
+    /// A page of the user's datasets, newest first: at most `limit` (default 100, at most
+    /// 1,000) after the dataset `after` (the `next_cursor` of the page before).
+    pub async fn datasets_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<DatasetId>,
+    ) -> Result<ListPage<Dataset, DatasetId>> {
+        let page = Page::requested(limit, after)?;
+        let owner = self.owner().await?;
+        Ok(ListPage::of(self.yard.inner.datasets.list_page(owner, page).await?, Dataset::from))
+    }
+
     /// One dataset.
     pub async fn dataset(&self, id: DatasetId) -> Result<Dataset> {
         Ok(self.yard.inner.datasets.get(self.owner().await?, id).await?.into())
@@ -154,6 +167,17 @@ impl Session {
     /// The user's models, newest first.
     pub async fn models(&self) -> Result<Vec<Model>> {
         Ok(views(self.yard.inner.models.list(self.owner().await?).await?))
+    }
+
+    /// A page of the user's models, newest first (see [`Session::datasets_page`]).
+    pub async fn models_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<ModelId>,
+    ) -> Result<ListPage<Model, ModelId>> {
+        let page = Page::requested(limit, after)?;
+        let owner = self.owner().await?;
+        Ok(ListPage::of(self.yard.inner.models.list_page(owner, page).await?, Model::from))
     }
 
     /// One model.
@@ -241,9 +265,32 @@ impl Session {
         Ok(Run::new(self.yard.inner.training.clone(), owner, run.id).signed_in(self.signed_in()))
     }
 
-    /// The user's runs, newest first.
+    /// The user's runs, newest first, without their per-epoch histories
+    /// (`epochs_completed` says how far each got; [`Run::history`] has the epochs).
     pub async fn runs(&self) -> Result<Vec<TrainingRun>> {
-        Ok(views(self.yard.inner.training.list(self.owner().await?).await?))
+        let runs = self.yard.inner.training.list(self.owner().await?).await?;
+        Ok(runs.into_iter().map(TrainingRun::listed).collect())
+    }
+
+    /// A page of the user's runs, newest first, without histories (see
+    /// [`Session::datasets_page`]).
+    pub async fn runs_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<RunId>,
+    ) -> Result<ListPage<TrainingRun, RunId>> {
+        let page = Page::requested(limit, after)?;
+        let owner = self.owner().await?;
+        Ok(ListPage::of(
+            self.yard.inner.training.list_page(owner, page).await?,
+            TrainingRun::listed,
+        ))
+    }
+
+    /// Deletes one of the user's finished runs; a queued or running run is a `Conflict`
+    /// (cancel it first). The model keeps what the run trained.
+    pub async fn delete_run(&self, id: RunId) -> Result<()> {
+        self.yard.inner.training.delete(self.owner().await?, id).await
     }
 
     /// A handle on one of the user's runs.
@@ -256,6 +303,17 @@ impl Session {
     /// The user's notifications, newest first.
     pub async fn notifications(&self) -> Result<Vec<Notification>> {
         self.yard.inner.notifications.list(self.owner().await?).await
+    }
+
+    /// A page of the user's notifications, newest first (see [`Session::datasets_page`]).
+    pub async fn notifications_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<NotificationId>,
+    ) -> Result<ListPage<Notification, NotificationId>> {
+        let page = Page::requested(limit, after)?;
+        let owner = self.owner().await?;
+        Ok(ListPage::of(self.yard.inner.notifications.list_page(owner, page).await?, |n| n))
     }
 
     /// Marks a notification read.
@@ -277,6 +335,53 @@ impl Session {
 }
 
 /// Records as the views users see.
+/// How a binding's list call was asked: `{ limit, after }` (JavaScript) or `limit=`, `after=`
+/// (Python). Neither asks for the whole list; either asks for one page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct ListOptions {
+    /// Items in the page (default 100, at most 1,000).
+    pub limit: Option<usize>,
+    /// The id of the last item of the page before.
+    pub after: Option<String>,
+}
+
+impl ListOptions {
+    /// Options from a JSON object; an unknown key is refused, naming it.
+    pub fn from_json_map(fields: serde_json::Map<String, serde_json::Value>) -> Result<Self> {
+        modelyard_core::json::refuse_unknown(&fields, &["limit", "after"])?;
+        modelyard_core::json::from_value(serde_json::Value::Object(fields))
+    }
+
+    /// The limit and the id `after` stands for; text that is no id is a `Validation` error
+    /// on `after`.
+    pub fn parse<Id: std::str::FromStr>(&self) -> Result<(Option<usize>, Option<Id>)> {
+        let after =
+            match self.after.as_deref() {
+                None => None,
+                Some(text) => Some(text.parse().map_err(|_| {
+                    Error::validation("after", "not the id of an item of this list")
+                })?),
+            };
+        Ok((self.limit, after))
+    }
+}
+
+/// One page of a list, newest first, and the cursor of the next page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPage<T, Id> {
+    /// The items, newest first.
+    pub items: Vec<T>,
+    /// Pass it as `after` for the next page; `None` when this page ends the list.
+    pub next_cursor: Option<Id>,
+}
+
+impl<T, Id> ListPage<T, Id> {
+    fn of<R: modelyard_core::Record<Id = Id>>(listed: Listed<R>, view: impl Fn(R) -> T) -> Self {
+        Self { items: listed.records.into_iter().map(view).collect(), next_cursor: listed.next }
+    }
+}
+
 fn views<R, V: From<R>>(records: Vec<R>) -> Vec<V> {
     records.into_iter().map(V::from).collect()
 }

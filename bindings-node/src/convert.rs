@@ -82,6 +82,13 @@ pub fn predict_options(options: Option<Map<String, Value>>) -> modelyard::Result
     PredictOptions::from_json_map(options.unwrap_or_default())
 }
 
+/// `datasets({ limit, after })` and the other lists: `(None, None)` asks for everything.
+pub fn list_options<Id: std::str::FromStr<Err = Error>>(
+    options: Option<Map<String, Value>>,
+) -> modelyard::Result<(Option<usize>, Option<Id>)> {
+    modelyard::ListOptions::from_json_map(options.unwrap_or_default())?.parse()
+}
+
 /// A `limit` or similar count: a whole number >= 0.
 pub fn count(field: &str, value: f64) -> modelyard::Result<usize> {
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= usize::MAX as f64 {

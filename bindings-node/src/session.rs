@@ -91,11 +91,22 @@ impl Session {
         view(env, async move { session.upload_dataset(name.as_deref(), upload).await })
     }
 
-    /// The user's datasets, newest first.
+    /// The user's datasets, newest first: all of them, or with `{ limit, after }` one
+    /// page of at most `limit` (default 100, at most 1,000) after the id `after`.
     #[napi(ts_return_type = "Promise<Dataset[]>")]
-    pub fn datasets<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+    pub fn datasets<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move { session.datasets().await })
+        view(env, async move {
+            let (limit, after) = convert::list_options::<DatasetId>(options)?;
+            if limit.is_none() && after.is_none() {
+                return session.datasets().await;
+            }
+            Ok(session.datasets_page(limit, after).await?.items)
+        })
     }
 
     /// One dataset.
@@ -153,11 +164,22 @@ impl Session {
         view(env, async move { session.create_model(convert::model_request(request)?).await })
     }
 
-    /// The user's models, newest first.
+    /// The user's models, newest first: all of them, or with `{ limit, after }` one
+    /// page of at most `limit` (default 100, at most 1,000) after the id `after`.
     #[napi(ts_return_type = "Promise<Model[]>")]
-    pub fn models<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+    pub fn models<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move { session.models().await })
+        view(env, async move {
+            let (limit, after) = convert::list_options::<ModelId>(options)?;
+            if limit.is_none() && after.is_none() {
+                return session.models().await;
+            }
+            Ok(session.models_page(limit, after).await?.items)
+        })
     }
 
     /// One model.
@@ -185,6 +207,20 @@ impl Session {
         view(env, async move {
             let id: ModelId = id(&model_id)?;
             session.summary(id).await
+        })
+    }
+
+    /// Deletes a finished run; `CONFLICT` while it is queued or running.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete_run<'env>(
+        &self,
+        env: &'env Env,
+        run_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move {
+            let id: RunId = id(&run_id)?;
+            session.delete_run(id).await
         })
     }
 
@@ -222,11 +258,22 @@ impl Session {
         )
     }
 
-    /// The user's runs, newest first.
+    /// The user's runs, newest first, without their per-epoch histories (`epochsCompleted` says how far each got): all of them, or with `{ limit, after }` one
+    /// page of at most `limit` (default 100, at most 1,000) after the id `after`.
     #[napi(ts_return_type = "Promise<TrainingRun[]>")]
-    pub fn runs<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+    pub fn runs<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move { session.runs().await })
+        view(env, async move {
+            let (limit, after) = convert::list_options::<RunId>(options)?;
+            if limit.is_none() && after.is_none() {
+                return session.runs().await;
+            }
+            Ok(session.runs_page(limit, after).await?.items)
+        })
     }
 
     /// A handle on one of the user's runs.
@@ -330,14 +377,22 @@ impl Session {
         )
     }
 
-    /// The user's notifications, newest first.
+    /// The user's notifications, newest first: all of them, or with `{ limit, after }` one
+    /// page of at most `limit` (default 100, at most 1,000) after the id `after`.
     #[napi(ts_return_type = "Promise<Notification[]>")]
     pub fn notifications<'env>(
         &self,
         env: &'env Env,
+        #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
     ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move { session.notifications().await })
+        view(env, async move {
+            let (limit, after) = convert::list_options::<NotificationId>(options)?;
+            if limit.is_none() && after.is_none() {
+                return session.notifications().await;
+            }
+            Ok(session.notifications_page(limit, after).await?.items)
+        })
     }
 
     /// The user's notifications as they happen, an async iterator (`for await (const n of

@@ -294,9 +294,22 @@ impl AsyncSession {
         })
     }
 
-    /// The user's datasets, newest first.
-    fn datasets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        resolve(py, &self.yard, &self.session, |s| async move { s.datasets().await })
+    /// The user's datasets, as `Session.datasets` gives them.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn datasets<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<DatasetId>().into_py_result()?;
+        resolve(py, &self.yard, &self.session, move |s| async move {
+            if limit.is_none() && after.is_none() {
+                return s.datasets().await;
+            }
+            Ok(s.datasets_page(limit, after).await?.items)
+        })
     }
 
     /// One dataset.
@@ -344,9 +357,22 @@ impl AsyncSession {
         resolve(py, &self.yard, &self.session, |s| async move { s.create_model(request).await })
     }
 
-    /// The user's models, newest first.
-    fn models<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        resolve(py, &self.yard, &self.session, |s| async move { s.models().await })
+    /// The user's models, as `Session.models` gives them.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn models<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<ModelId>().into_py_result()?;
+        resolve(py, &self.yard, &self.session, move |s| async move {
+            if limit.is_none() && after.is_none() {
+                return s.models().await;
+            }
+            Ok(s.models_page(limit, after).await?.items)
+        })
     }
 
     /// One model.
@@ -365,6 +391,12 @@ impl AsyncSession {
     fn delete_model<'py>(&self, py: Python<'py>, model_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
         resolve(py, &self.yard, &self.session, |s| async move { s.delete_model(id).await })
+    }
+
+    /// Deletes a finished run; `ConflictError` while it is queued or running.
+    fn delete_run<'py>(&self, py: Python<'py>, run_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id: RunId = id(run_id)?;
+        resolve(py, &self.yard, &self.session, |s| async move { s.delete_run(id).await })
     }
 
     /// Queues a training run, as `Session.train` does; resolves to an `aio.Run`.
@@ -407,9 +439,22 @@ impl AsyncSession {
         })
     }
 
-    /// The user's runs, newest first.
-    fn runs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        resolve(py, &self.yard, &self.session, |s| async move { s.runs().await })
+    /// The user's runs, as `Session.runs` gives them.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn runs<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<RunId>().into_py_result()?;
+        resolve(py, &self.yard, &self.session, move |s| async move {
+            if limit.is_none() && after.is_none() {
+                return s.runs().await;
+            }
+            Ok(s.runs_page(limit, after).await?.items)
+        })
     }
 
     /// A handle on one of the user's runs.
@@ -462,9 +507,22 @@ impl AsyncSession {
         })
     }
 
-    /// The user's notifications, newest first.
-    fn notifications<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        resolve(py, &self.yard, &self.session, |s| async move { s.notifications().await })
+    /// The user's notifications, as `Session.notifications` gives them.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn notifications<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<NotificationId>().into_py_result()?;
+        resolve(py, &self.yard, &self.session, move |s| async move {
+            if limit.is_none() && after.is_none() {
+                return s.notifications().await;
+            }
+            Ok(s.notifications_page(limit, after).await?.items)
+        })
     }
 
     /// Marks a notification read and resolves to it.

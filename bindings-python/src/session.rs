@@ -84,10 +84,22 @@ impl Session {
         to_py(py, &interruptible(py, task.into_py_result()?)?)
     }
 
-    /// The user's datasets, newest first.
-    fn datasets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let datasets = py.detach(|| self.session.datasets()).into_py_result()?;
-        to_py(py, &datasets)
+    /// The user's datasets, newest first: all of them, or with `limit` (default 100, at
+    /// most 1,000) and/or `after` (the id of the last dataset of the page before) one page.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn datasets<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<DatasetId>().into_py_result()?;
+        if limit.is_none() && after.is_none() {
+            return to_py(py, &py.detach(|| self.session.datasets()).into_py_result()?);
+        }
+        let page = py.detach(|| self.session.datasets_page(limit, after)).into_py_result()?;
+        to_py(py, &page.items)
     }
 
     /// One dataset.
@@ -133,9 +145,22 @@ impl Session {
         to_py(py, &py.detach(|| self.session.create_model(request)).into_py_result()?)
     }
 
-    /// The user's models, newest first.
-    fn models<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &py.detach(|| self.session.models()).into_py_result()?)
+    /// The user's models, newest first: all of them, or with `limit` (default 100, at
+    /// most 1,000) and/or `after` (the id of the last model of the page before) one page.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn models<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<ModelId>().into_py_result()?;
+        if limit.is_none() && after.is_none() {
+            return to_py(py, &py.detach(|| self.session.models()).into_py_result()?);
+        }
+        let page = py.detach(|| self.session.models_page(limit, after)).into_py_result()?;
+        to_py(py, &page.items)
     }
 
     /// One model.
@@ -148,6 +173,12 @@ impl Session {
     fn summary<'py>(&self, py: Python<'py>, model_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id: ModelId = id(model_id)?;
         to_py(py, &py.detach(|| self.session.summary(id)).into_py_result()?)
+    }
+
+    /// Deletes a finished run; `ConflictError` while it is queued or running.
+    fn delete_run(&self, py: Python<'_>, run_id: &str) -> PyResult<()> {
+        let id: RunId = id(run_id)?;
+        py.detach(|| self.session.delete_run(id)).into_py_result()
     }
 
     /// Deletes a model; `ConflictError` while it trains.
@@ -194,9 +225,22 @@ impl Session {
         Ok(Run::new(run))
     }
 
-    /// The user's runs, newest first.
-    fn runs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &py.detach(|| self.session.runs()).into_py_result()?)
+    /// The user's runs, newest first, without their per-epoch histories: all of them, or with `limit` (default 100, at
+    /// most 1,000) and/or `after` (the id of the last run of the page before) one page.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn runs<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<RunId>().into_py_result()?;
+        if limit.is_none() && after.is_none() {
+            return to_py(py, &py.detach(|| self.session.runs()).into_py_result()?);
+        }
+        let page = py.detach(|| self.session.runs_page(limit, after)).into_py_result()?;
+        to_py(py, &page.items)
     }
 
     /// A handle on one of the user's runs.
@@ -262,9 +306,22 @@ impl Session {
         archive_view(py, &archive)
     }
 
-    /// The user's notifications, newest first.
-    fn notifications<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &py.detach(|| self.session.notifications()).into_py_result()?)
+    /// The user's notifications, newest first: all of them, or with `limit` (default 100, at
+    /// most 1,000) and/or `after` (the id of the last notification of the page before) one page.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn notifications<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
+        let (limit, after) = options.parse::<NotificationId>().into_py_result()?;
+        if limit.is_none() && after.is_none() {
+            return to_py(py, &py.detach(|| self.session.notifications()).into_py_result()?);
+        }
+        let page = py.detach(|| self.session.notifications_page(limit, after)).into_py_result()?;
+        to_py(py, &page.items)
     }
 
     /// Marks a notification read and returns it.

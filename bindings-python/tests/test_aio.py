@@ -156,3 +156,25 @@ def test_handles_are_not_picklable(store):
                     pickle.dumps(handle)
 
     run(main())
+
+
+def test_lists_page_and_runs_delete_as_in_the_sync_api(store):
+    async def main():
+        async with modelyard.aio.open(store, jwt_secret=SECRET) as yard:
+            ada = await yard.register("ada", "ada@example.com", PASSWORD)
+            first = await ada.upload_dataset("one", path=IRIS)
+            second = await ada.upload_dataset("two", path=IRIS)
+            [page] = await ada.datasets(limit=1)
+            assert page.id == second.id
+            [rest] = await ada.datasets(limit=1, after=page.id)
+            assert rest.id == first.id
+            assert len(await ada.datasets()) == 2
+            model = await ada.create_model("iris mlp", first.id, "species")
+            run = await ada.train(model.id, epochs=2)
+            finished = await run.wait()
+            [listed] = await ada.runs()
+            assert listed.history == [] and listed.epochs_completed == 2
+            await ada.delete_run(finished.id)
+            assert await ada.runs() == []
+
+    run(main())

@@ -217,3 +217,32 @@ def test_the_same_directory_opens_twice_in_one_process(store, iris_model, ada):
         assert same.train(iris_model.id, epochs=2).wait(timeout=60).status == "completed"
     # Closing the second leaves the first working.
     assert [model.id for model in ada.models()] == [iris_model.id]
+
+
+def test_lists_page_and_runs_list_without_history_and_finished_runs_delete(ada, iris_model):
+    first = ada.train(iris_model.id, epochs=3).wait()
+    second = ada.train(iris_model.id, epochs=2).wait()
+    [newest, oldest] = ada.runs()
+    assert [newest.id, oldest.id] == [second.id, first.id]
+    assert newest.history == [] and newest.epochs_completed == 2
+    assert len(ada.run(second.id).history) == 2
+    [page] = ada.runs(limit=1)
+    assert page.id == second.id
+    [rest] = ada.runs(limit=1, after=page.id)
+    assert rest.id == first.id
+    assert ada.runs(limit=1, after=rest.id) == []
+    with pytest.raises(modelyard.ValidationError) as caught:
+        ada.datasets(limit=0)
+    assert caught.value.field == "limit"
+    with pytest.raises(modelyard.ValidationError) as caught:
+        ada.models(after="not-an-id")
+    assert caught.value.field == "after"
+    ada.delete_run(first.id)
+    assert [run.id for run in ada.runs()] == [second.id]
+    with pytest.raises(modelyard.NotFoundError):
+        ada.delete_run(first.id)
+    running = ada.train(iris_model.id, epochs=500, batch_size=4)
+    with pytest.raises(modelyard.ConflictError):
+        ada.delete_run(running.id)
+    running.cancel()
+    running.wait(timeout=30)

@@ -4,8 +4,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::{
-    Event, EventKind, Notification, NotificationId, NotificationKind, Result, RunId, Stores,
-    UserId, now,
+    Event, EventKind, Listed, Notification, NotificationId, NotificationKind, Page, Result, RunId,
+    Stores, UserId, now,
 };
 
 /// Lists notifications and marks them read.
@@ -23,6 +23,15 @@ impl NotificationService {
     /// The owner's notifications, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<Notification>> {
         self.stores.notifications.list_all(owner).await
+    }
+
+    /// A page of the owner's notifications, newest first.
+    pub async fn list_page(
+        &self,
+        owner: UserId,
+        page: Page<NotificationId>,
+    ) -> Result<Listed<Notification>> {
+        self.stores.notifications.list(owner, page).await
     }
 
     /// Marks one read (idempotent).
@@ -48,10 +57,12 @@ impl NotificationService {
     }
 }
 
-/// Stores a notification and publishes it live. A failed publish is logged, not fatal: the
-/// stored notification is the truth and the next list shows it.
+/// Stores a notification, keeps only the owner's newest `keep`, and publishes it live. A failed
+/// publish or pruning is logged, not fatal: the stored notification is the truth and the next
+/// list shows it.
 pub(crate) async fn notify(
     stores: &Stores,
+    keep: u64,
     owner: UserId,
     kind: NotificationKind,
     run_id: Option<RunId>,
@@ -67,10 +78,32 @@ pub(crate) async fn notify(
         created_at: now(),
     };
     stores.notifications.insert(&notification).await?;
+    if let Err(err) = prune(stores, owner, keep).await {
+        tracing::warn!(%err, "old notifications not pruned");
+    }
     let event =
         Event { owner, kind: EventKind::Notification { notification: notification.clone() } };
     if let Err(err) = stores.events.publish(&event).await {
         tracing::warn!(%err, "notification stored but not published");
     }
     Ok(notification)
+}
+
+/// Deletes the owner's notifications older than the newest `keep`.
+async fn prune(stores: &Stores, owner: UserId, keep: u64) -> Result<()> {
+    if stores.notifications.count(owner).await? <= keep {
+        return Ok(());
+    }
+    let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+    let Some(oldest_kept) = stores.notifications.list(owner, Page::first(keep)).await?.next else {
+        return Ok(());
+    };
+    let older = stores.notifications.list(owner, Page { limit: None, after: Some(oldest_kept) });
+    for notification in older.await?.records {
+        match stores.notifications.delete(owner, notification.id).await {
+            Ok(()) | Err(crate::Error::NotFound(_)) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }

@@ -189,8 +189,11 @@ pub struct TrainingRun {
     pub attempt: u32,
     /// Whether a cancel was asked for while it runs (it stops within one batch).
     pub cancel_requested: bool,
-    /// One entry per completed epoch, in order.
+    /// One entry per completed epoch, in order; empty in lists of runs (see
+    /// [`TrainingRun::listed`]), where `epochs_completed` says how far it got.
     pub history: Vec<EpochMetrics>,
+    /// How many epochs it has completed.
+    pub epochs_completed: u32,
     /// Metrics of the finished run (`loss`, `accuracy`, `val_accuracy`, `r2`...).
     pub final_metrics: Option<BTreeMap<String, f64>>,
     /// Why it failed, for a failed run.
@@ -234,6 +237,7 @@ impl From<crate::TrainingRun> for TrainingRun {
             status,
             attempt,
             cancel_requested,
+            epochs_completed: u32::try_from(history.len()).unwrap_or(u32::MAX),
             history,
             final_metrics,
             error,
@@ -241,6 +245,14 @@ impl From<crate::TrainingRun> for TrainingRun {
             started_at,
             finished_at,
         }
+    }
+}
+
+impl TrainingRun {
+    /// The run as lists show it: everything but the per-epoch history (a list of long runs
+    /// would otherwise weigh megabytes); `epochs_completed` still says how far it got.
+    pub fn listed(record: crate::TrainingRun) -> Self {
+        Self { history: Vec::new(), ..Self::from(record) }
     }
 }
 

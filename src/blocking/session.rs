@@ -6,9 +6,9 @@ use bytes::Bytes;
 
 use super::{NotificationEvents, OpenYard, Run};
 use crate::{
-    Dataset, DatasetId, Evaluation, Model, ModelArchive, ModelFile, ModelId, ModelRequest,
-    ModelSummary, Notification, NotificationId, PredictOptions, Prediction, Preview, PublicUser,
-    Result, RunId, Timestamp, TrainParams, TrainingRun, Upload,
+    Dataset, DatasetId, Evaluation, ListPage, Model, ModelArchive, ModelFile, ModelId,
+    ModelRequest, ModelSummary, Notification, NotificationId, PredictOptions, Prediction, Preview,
+    PublicUser, Result, RunId, Timestamp, TrainParams, TrainingRun, Upload,
 };
 
 /// A signed-in user, synchronous. Each call re-checks the token, as [`crate::Session`] does.
@@ -113,6 +113,15 @@ impl Session {
         self.open.block_on(self.session.datasets())
     }
 
+    /// A page of the user's datasets (see [`crate::Session::datasets_page`]).
+    pub fn datasets_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<DatasetId>,
+    ) -> Result<ListPage<Dataset, DatasetId>> {
+        self.open.block_on(self.session.datasets_page(limit, after))
+    }
+
     /// One dataset.
     pub fn dataset(&self, id: DatasetId) -> Result<Dataset> {
         self.open.block_on(self.session.dataset(id))
@@ -160,6 +169,15 @@ impl Session {
     /// Deletes a model; refused while it trains.
     pub fn delete_model(&self, id: ModelId) -> Result<()> {
         self.open.block_on(self.session.delete_model(id))
+    }
+
+    /// A page of the user's models (see [`crate::Session::datasets_page`]).
+    pub fn models_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<ModelId>,
+    ) -> Result<ListPage<Model, ModelId>> {
+        self.open.block_on(self.session.models_page(limit, after))
     }
 
     /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call); a
@@ -219,9 +237,23 @@ impl Session {
         Ok(Run::new(run, self.open.clone()))
     }
 
-    /// The user's runs, newest first.
+    /// The user's runs, newest first, without their histories.
     pub fn runs(&self) -> Result<Vec<TrainingRun>> {
         self.open.block_on(self.session.runs())
+    }
+
+    /// A page of the user's runs (see [`crate::Session::runs_page`]).
+    pub fn runs_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<RunId>,
+    ) -> Result<ListPage<TrainingRun, RunId>> {
+        self.open.block_on(self.session.runs_page(limit, after))
+    }
+
+    /// Deletes a finished run; a queued or running run is a `Conflict`.
+    pub fn delete_run(&self, id: RunId) -> Result<()> {
+        self.open.block_on(self.session.delete_run(id))
     }
 
     /// A handle on one of the user's runs.
@@ -233,6 +265,15 @@ impl Session {
     /// The user's notifications, newest first.
     pub fn notifications(&self) -> Result<Vec<Notification>> {
         self.open.block_on(self.session.notifications())
+    }
+
+    /// A page of the user's notifications (see [`crate::Session::datasets_page`]).
+    pub fn notifications_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<NotificationId>,
+    ) -> Result<ListPage<Notification, NotificationId>> {
+        self.open.block_on(self.session.notifications_page(limit, after))
     }
 
     /// Marks a notification read.

@@ -35,6 +35,9 @@ impl Config {
         if let Some(bytes) = spec.loaded_models_bytes {
             config.loaded_models_bytes = bytes;
         }
+        if let Some(models) = at_least_one("max_models_per_user", spec.max_models_per_user)? {
+            config.max_models_per_user = models;
+        }
         config.cache_policy = cache_policy(&spec)?;
         config.auth_settings = auth_settings(&spec)?;
         if let Some(secret) = &spec.jwt_secret {
@@ -108,6 +111,13 @@ fn training(spec: &ConfigSpec) -> Result<TrainingConfig> {
             spec.max_active_runs_per_user,
         )?
         .unwrap_or(defaults.max_active_runs_per_user),
+        max_runs_per_user: at_least_one("max_runs_per_user", spec.max_runs_per_user)?
+            .unwrap_or(defaults.max_runs_per_user),
+        max_notifications_per_user: at_least_one(
+            "max_notifications_per_user",
+            spec.max_notifications_per_user,
+        )?
+        .unwrap_or(defaults.max_notifications_per_user),
     })
 }
 

@@ -101,6 +101,7 @@ impl fmt::Debug for Config {
             datasets,
             training,
             loaded_models_bytes,
+            max_models_per_user,
             cache_policy,
             trainer,
             cache,
@@ -114,6 +115,7 @@ impl fmt::Debug for Config {
             .field("datasets", datasets)
             .field("training", training)
             .field("loaded_models_bytes", loaded_models_bytes)
+            .field("max_models_per_user", max_models_per_user)
             .field("cache_policy", cache_policy)
             .field("trainer", &Presence(trainer.is_some()))
             .field("cache", &cache.as_deref().map(RedactedUrl))
@@ -139,6 +141,9 @@ impl fmt::Debug for ConfigSpec {
             max_training_bytes,
             max_run_row_epochs,
             max_active_runs_per_user,
+            max_runs_per_user,
+            max_notifications_per_user,
+            max_models_per_user,
             loaded_models_bytes,
             max_upload_bytes,
             max_columns,
@@ -171,6 +176,9 @@ impl fmt::Debug for ConfigSpec {
             .field("max_training_bytes", max_training_bytes)
             .field("max_run_row_epochs", max_run_row_epochs)
             .field("max_active_runs_per_user", max_active_runs_per_user)
+            .field("max_runs_per_user", max_runs_per_user)
+            .field("max_notifications_per_user", max_notifications_per_user)
+            .field("max_models_per_user", max_models_per_user)
             .field("loaded_models_bytes", loaded_models_bytes)
             .field("max_upload_bytes", max_upload_bytes)
             .field("max_columns", max_columns)

@@ -40,6 +40,12 @@ pub struct ConfigSpec {
     pub max_run_row_epochs: Option<u64>,
     /// Runs one user may have queued or running at once (default 10).
     pub max_active_runs_per_user: Option<u32>,
+    /// Runs one user may keep, finished ones included (default 1 000).
+    pub max_runs_per_user: Option<u64>,
+    /// Notifications one user keeps; older ones go (default 500).
+    pub max_notifications_per_user: Option<u64>,
+    /// Models one user may have (default 200).
+    pub max_models_per_user: Option<u64>,
     /// Memory for trained models kept loaded between predictions, in bytes (default 256 MiB;
     /// 0 reads the model's files on every call).
     pub loaded_models_bytes: Option<u64>,

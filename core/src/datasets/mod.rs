@@ -44,8 +44,8 @@ use futures::StreamExt;
 use self::config::CsvLimits;
 use self::ingest::{decode_text, read_limited};
 use crate::{
-    BlobKey, BlobStore, ByteStream, Dataset, DatasetId, Error, Model, Preview, RecordStore, Result,
-    Stores, Table, UserId, now,
+    BlobKey, BlobStore, ByteStream, Dataset, DatasetId, Error, Listed, Model, Page, Preview,
+    RecordStore, Result, Stores, Table, UserId, now,
 };
 
 /// Uploads, reads, previews, loads, downloads and deletes a user's datasets.
@@ -163,6 +163,11 @@ impl DatasetService {
     /// The owner's datasets, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<Dataset>> {
         self.datasets.list_all(owner).await
+    }
+
+    /// A page of the owner's datasets, newest first.
+    pub async fn list_page(&self, owner: UserId, page: Page<DatasetId>) -> Result<Listed<Dataset>> {
+        self.datasets.list(owner, page).await
     }
 
     /// One of the owner's datasets.

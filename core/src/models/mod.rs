@@ -17,8 +17,8 @@ use bytes::Bytes;
 use futures::future::try_join_all;
 
 use crate::{
-    DatasetId, Error, Evaluation, Model, ModelId, ModelSummary, ModelVersion, Prediction,
-    Predictor, Result, Stores, Trainer, UserId, datasets, now,
+    DatasetId, Error, Evaluation, Listed, Model, ModelId, ModelSummary, ModelVersion, Page,
+    Prediction, Predictor, Result, Stores, Trainer, UserId, datasets, now,
 };
 use loaded::LoadedModels;
 
@@ -29,19 +29,27 @@ pub struct ModelService {
     trainer: Option<Arc<dyn Trainer>>,
     limits: CostLimits,
     loaded: LoadedModels,
+    /// Models one user may have.
+    max_models_per_user: u64,
 }
+
+/// Models one user may have, by default.
+pub const DEFAULT_MAX_MODELS_PER_USER: u64 = 200;
 
 impl ModelService {
     /// A service over `stores` refusing models beyond `limits`; prediction and evaluation need
     /// a `trainer`. Trained models stay loaded for prediction within `loaded_models_bytes`
-    /// (least recently used first out; 0 reads the artifact on every call).
+    /// (least recently used first out; 0 reads the artifact on every call). One user may have
+    /// `max_models_per_user` models.
     pub fn new(
         stores: Stores,
         trainer: Option<Arc<dyn Trainer>>,
         limits: CostLimits,
         loaded_models_bytes: u64,
+        max_models_per_user: u64,
     ) -> Self {
-        Self { stores, trainer, limits, loaded: LoadedModels::new(loaded_models_bytes) }
+        let loaded = LoadedModels::new(loaded_models_bytes);
+        Self { stores, trainer, limits, loaded, max_models_per_user }
     }
 
     /// Validates `request` against its dataset and stores the model.
@@ -49,6 +57,14 @@ impl ModelService {
         let dataset = self.stores.datasets.get(owner, request.dataset_id).await?;
         let spec = resolve_spec(&request, &dataset.schema)?;
         self.limits.check_model(&spec.summary, dataset.row_count)?;
+        let have = self.stores.models.count(owner).await?;
+        if have >= self.max_models_per_user {
+            return Err(Error::Conflict(format!(
+                "you have {have} models, the most one user may have (max_models_per_user = {}): \
+                 delete one first",
+                self.max_models_per_user
+            )));
+        }
         let model = Model {
             id: ModelId::new(),
             owner,
@@ -69,6 +85,11 @@ impl ModelService {
     /// The owner's models, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<Model>> {
         self.stores.models.list_all(owner).await
+    }
+
+    /// A page of the owner's models, newest first.
+    pub async fn list_page(&self, owner: UserId, page: Page<ModelId>) -> Result<Listed<Model>> {
+        self.stores.models.list(owner, page).await
     }
 
     /// One of the owner's models.

@@ -94,9 +94,28 @@ pub struct Page<Id> {
     pub after: Option<Id>,
 }
 
+/// Items per page when a caller gives no limit.
+pub const DEFAULT_PAGE_LIMIT: usize = 100;
+/// The largest page a caller may ask for.
+pub const MAX_PAGE_LIMIT: usize = 1_000;
+
 impl<Id> Page<Id> {
     /// Every record.
     pub const ALL: Self = Self { limit: None, after: None };
+
+    /// The page a caller asked for: `limit` defaults to [`DEFAULT_PAGE_LIMIT`] and must be
+    /// `1..=`[`MAX_PAGE_LIMIT`] (a `Validation` error on field `limit` otherwise); `after` is
+    /// the `next` cursor of the page before.
+    pub fn requested(limit: Option<usize>, after: Option<Id>) -> crate::Result<Self> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
+        if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
+            return Err(crate::Error::validation(
+                "limit",
+                format!("a page holds 1 to {MAX_PAGE_LIMIT} items, not {limit}"),
+            ));
+        }
+        Ok(Self { limit: Some(limit), after })
+    }
 
     /// The first `limit` records.
     pub const fn first(limit: usize) -> Self {

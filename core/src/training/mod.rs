@@ -18,8 +18,9 @@ use futures::stream::BoxStream;
 use crate::models::CostLimits;
 
 use crate::{
-    EpochMetrics, Error, Event, EventKind, Job, ModelId, NotificationKind, Result, RunId,
-    RunStatus, Stores, TrainParams, Trainer, TrainingRun, UserId, notifications::notify, now,
+    EpochMetrics, Error, Event, EventKind, Job, Listed, ModelId, NotificationKind, Page, Result,
+    RunId, RunStatus, Stores, TrainParams, Trainer, TrainingRun, UserId, notifications::notify,
+    now,
 };
 
 /// How workers run.
@@ -40,10 +41,19 @@ pub struct TrainingConfig {
     /// Runs one user may have queued or running at once: beyond it a start is a `Conflict`, so
     /// one user cannot fill the queue ahead of everyone else.
     pub max_active_runs_per_user: u32,
+    /// Runs one user may keep, finished ones included: beyond it a start is a `Conflict` until
+    /// old runs are deleted.
+    pub max_runs_per_user: u64,
+    /// Notifications one user keeps: past it, the oldest go as new ones arrive.
+    pub max_notifications_per_user: u64,
 }
 
 /// Runs one user may have queued or running at once, by default.
 pub const DEFAULT_MAX_ACTIVE_RUNS_PER_USER: u32 = 10;
+/// Runs one user may keep, by default.
+pub const DEFAULT_MAX_RUNS_PER_USER: u64 = 1_000;
+/// Notifications one user keeps, by default.
+pub const DEFAULT_MAX_NOTIFICATIONS_PER_USER: u64 = 500;
 
 impl Default for TrainingConfig {
     fn default() -> Self {
@@ -55,6 +65,8 @@ impl Default for TrainingConfig {
             max_attempts: 3,
             cost_limits: CostLimits::default(),
             max_active_runs_per_user: DEFAULT_MAX_ACTIVE_RUNS_PER_USER,
+            max_runs_per_user: DEFAULT_MAX_RUNS_PER_USER,
+            max_notifications_per_user: DEFAULT_MAX_NOTIFICATIONS_PER_USER,
         }
     }
 }
@@ -138,6 +150,14 @@ impl TrainingService {
                  (max_active_runs_per_user = {limit}): wait for one to finish, or cancel one"
             )));
         }
+        let kept = self.config.max_runs_per_user;
+        if u64::try_from(runs.len()).unwrap_or(u64::MAX) >= kept {
+            return Err(Error::Conflict(format!(
+                "you have {} runs, the most one user may keep (max_runs_per_user = {kept}): \
+                 delete old runs first",
+                runs.len()
+            )));
+        }
         let run = TrainingRun::queued(owner, model_id, model.dataset_id, params);
         self.stores.runs.insert(&run).await?;
         if let Err(err) = self.stores.queue.enqueue(&Job { run_id: run.id, owner }).await {
@@ -152,6 +172,28 @@ impl TrainingService {
     /// The owner's runs, newest first.
     pub async fn list(&self, owner: UserId) -> Result<Vec<TrainingRun>> {
         self.stores.runs.list_all(owner).await
+    }
+
+    /// A page of the owner's runs, newest first.
+    pub async fn list_page(&self, owner: UserId, page: Page<RunId>) -> Result<Listed<TrainingRun>> {
+        self.stores.runs.list(owner, page).await
+    }
+
+    /// Deletes a finished run and its checkpoint; a queued or running run is a `Conflict`
+    /// (cancel it first). The model keeps the files the run trained.
+    pub async fn delete(&self, owner: UserId, id: RunId) -> Result<()> {
+        let run = self.get(owner, id).await?;
+        if !run.status.is_final() {
+            return Err(Error::Conflict(format!(
+                "the run is {:?}: cancel it before deleting it",
+                run.status
+            )));
+        }
+        self.stores.runs.delete(owner, id).await?;
+        if let Err(err) = self.stores.blobs.delete(&checkpoint_key(id)?).await {
+            tracing::warn!(%err, run = %id, "checkpoint of a deleted run not removed");
+        }
+        Ok(())
     }
 
     /// One of the owner's runs.
@@ -187,6 +229,7 @@ impl TrainingService {
             publish_status(&self.stores, &run, None).await;
             notify(
                 &self.stores,
+                self.config.max_notifications_per_user,
                 owner,
                 NotificationKind::RunCancelled,
                 Some(run.id),

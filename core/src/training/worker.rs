@@ -372,7 +372,8 @@ impl Worker {
                 format!("Training failed: {}", ended.error.as_deref().unwrap_or("unknown error")),
             ),
         };
-        notify(&self.stores, run.owner, kind, Some(run.id), message).await?;
+        let keep = self.config.max_notifications_per_user;
+        notify(&self.stores, keep, run.owner, kind, Some(run.id), message).await?;
         // Last, so a follower that sees the final status also finds the notification.
         publish_status(&self.stores, &ended, ended.error.clone()).await;
         self.stores.queue.complete(claim).await?;

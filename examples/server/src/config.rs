@@ -77,6 +77,15 @@ pub struct Args {
     /// Runs one user may have queued or running at once (default 10).
     #[arg(long, env = "MODELYARD_MAX_ACTIVE_RUNS_PER_USER")]
     pub max_active_runs_per_user: Option<u32>,
+    /// Runs one user may keep, finished ones included (default 1000).
+    #[arg(long, env = "MODELYARD_MAX_RUNS_PER_USER")]
+    pub max_runs_per_user: Option<u64>,
+    /// Notifications one user keeps; older ones go (default 500).
+    #[arg(long, env = "MODELYARD_MAX_NOTIFICATIONS_PER_USER")]
+    pub max_notifications_per_user: Option<u64>,
+    /// Models one user may have (default 200).
+    #[arg(long, env = "MODELYARD_MAX_MODELS_PER_USER")]
+    pub max_models_per_user: Option<u64>,
     /// Memory for trained models kept loaded between predictions, in MiB (default 256; 0 reads
     /// the model's files on every prediction).
     #[arg(long, env = "MODELYARD_LOADED_MODELS_MB")]
@@ -124,6 +133,9 @@ impl Args {
             max_training_bytes: self.max_training_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             max_run_row_epochs: self.max_run_row_epochs,
             max_active_runs_per_user: self.max_active_runs_per_user,
+            max_runs_per_user: self.max_runs_per_user,
+            max_notifications_per_user: self.max_notifications_per_user,
+            max_models_per_user: self.max_models_per_user,
             loaded_models_bytes: self.loaded_models_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             ..ConfigSpec::default()
         }

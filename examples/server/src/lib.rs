@@ -81,7 +81,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/model/{id}/evaluate", post(model::evaluate))
         .route("/api/training", get(training::list))
         .route("/api/training/start", post(training::start))
-        .route("/api/training/{id}", get(training::get))
+        .route("/api/training/{id}", get(training::get).delete(training::delete))
         .route("/api/training/{id}/history", get(training::history))
         .route("/api/training/{id}/cancel", post(training::cancel))
         .route("/api/training/{id}/events", get(training::events))

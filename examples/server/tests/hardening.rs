@@ -636,7 +636,9 @@ async fn h6_deleting_an_account_removes_its_files_and_records() {
     let server = TestServer::start().await;
     let bob = server.register("bob").await;
     let (bob_dataset, _, _) = server.trained_model(&bob).await;
-    let bobs_files = blob_files(server.data_dir());
+    // Bob's checkpoint goes a moment after his run reads as completed: not one of his files.
+    let mut bobs_files = blob_files(server.data_dir());
+    bobs_files.retain(|path| !path.starts_with(server.data_dir().join("blobs/checkpoints")));
     let ada = server.register("ada").await;
     let (dataset, model, _) = server.trained_model(&ada).await;
     let with_ada = blob_files(server.data_dir());
@@ -660,6 +662,98 @@ async fn h6_deleting_an_account_removes_its_files_and_records() {
     assert_eq!(listed["datasets"].as_array().map(Vec::len), Some(0), "the new Ada: {listed}");
     let response = server.get(&format!("/api/data/{bob_dataset}"), &bob).await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn h14_every_list_pages_and_runs_are_listed_without_histories() {
+    let server = TestServer::start().await;
+    let token = server.register("ada").await;
+    let (_, model, run) = server.trained_model(&token).await;
+    let second = server.upload_iris(&token).await;
+    let first_run = server.wait_run(&token, &run).await;
+    assert_eq!(first_run["history"].as_array().map(Vec::len), Some(3), "{first_run}");
+
+    // Pages of one walk the datasets newest first; the last page says so with a null cursor.
+    let mut walked = Vec::new();
+    let mut path = "/api/data?limit=1".to_owned();
+    loop {
+        let page: Value = server.get(&path, &token).await.json().await.unwrap();
+        walked.extend(page["datasets"].as_array().unwrap().iter().map(|d| d["id"].clone()));
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/api/data?limit=1&cursor={cursor}"),
+            None => break,
+        }
+        assert!(walked.len() < 5, "the walk ends");
+    }
+    assert_eq!(walked.len(), 2);
+    assert_eq!(walked[0], second, "newest first");
+
+    for (path, key) in [
+        ("/api/data", "datasets"),
+        ("/api/model", "models"),
+        ("/api/training", "runs"),
+        ("/api/notif", "notifications"),
+    ] {
+        let page: Value =
+            server.get(&format!("{path}?limit=1"), &token).await.json().await.unwrap();
+        assert_eq!(page[key].as_array().map(Vec::len), Some(1), "{path}: {page}");
+        assert!(page.get("nextCursor").is_some(), "{path}: {page}");
+        for (query, field) in
+            [("limit=0", "limit"), ("limit=100000", "limit"), ("cursor=..%2Fx", "cursor")]
+        {
+            let response = server.get(&format!("{path}?{query}"), &token).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}?{query}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["field"], field, "{path}?{query}: {body}");
+        }
+    }
+
+    // Lists carry no history; the run and its history endpoint do.
+    let runs: Value = server.get("/api/training", &token).await.json().await.unwrap();
+    let listed = &runs["runs"][0];
+    assert_eq!(listed["history"], json!([]), "{listed}");
+    assert_eq!(listed["epochsCompleted"], 3, "{listed}");
+    let history: Value =
+        server.get(&format!("/api/training/{run}/history"), &token).await.json().await.unwrap();
+    assert_eq!(history["history"].as_array().map(Vec::len), Some(3));
+
+    // A finished run can be deleted; the model keeps what it trained.
+    let deleted = server.request(Method::DELETE, &format!("/api/training/{run}"), Some(&token));
+    assert_eq!(deleted.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let gone = server.get(&format!("/api/training/{run}"), &token).await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let trained: Value =
+        server.get(&format!("/api/model/{model}"), &token).await.json().await.unwrap();
+    assert!(trained["model"]["latestVersion"].is_object(), "{trained}");
+}
+
+#[tokio::test]
+async fn h14_quotas_refuse_models_and_runs_past_them_naming_the_setting() {
+    let server = TestServer::with(Options {
+        max_models_per_user: Some(1),
+        max_runs_per_user: Some(1),
+        ..Default::default()
+    })
+    .await;
+    let token = server.register("ada").await;
+    let (dataset, model, run) = server.trained_model(&token).await;
+    server.wait_run(&token, &run).await;
+    let response = server
+        .post(
+            "/api/model",
+            Some(&token),
+            json!({ "name": "second", "datasetId": dataset, "target": "species" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("maxModelsPerUser"), "{body}");
+    let response = server
+        .post("/api/training/start", Some(&token), json!({ "modelId": model, "epochs": 1 }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("maxRunsPerUser"), "{body}");
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::{IntoParams, ToSchema};
 
+use super::PageQuery;
 use crate::bearer::Authed;
 use crate::error::{ApiError, ApiQuery, ApiResult, ErrorBody, Id};
 use crate::state::AppState;
@@ -31,9 +32,12 @@ pub struct DatasetBody {
 
 /// `{datasets}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct DatasetsBody {
-    /// The user's datasets, newest first.
+    /// A page of the user's datasets, newest first.
     pub datasets: Vec<Dataset>,
+    /// Pass it as `cursor` for the next page; `null` when this page ends the list.
+    pub next_cursor: Option<String>,
 }
 
 /// `{columns, rows}`.
@@ -194,11 +198,17 @@ fn too_large(limit: u64) -> ApiError {
     ApiError(Error::PayloadTooLarge(format!("uploads are limited to {limit} bytes")))
 }
 
-/// The user's datasets.
-#[utoipa::path(get, path = "/api/data", tag = "data", security(("bearer" = [])),
-    responses((status = 200, body = DatasetsBody), (status = 401, body = ErrorBody)))]
-pub async fn list(Authed(session): Authed) -> ApiResult<Json<DatasetsBody>> {
-    Ok(Json(DatasetsBody { datasets: session.datasets().await? }))
+/// A page of the user's datasets, newest first (`?limit=&cursor=`).
+#[utoipa::path(get, path = "/api/data", tag = "data", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = DatasetsBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn list(
+    Authed(session): Authed,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<DatasetsBody>> {
+    let page = session.datasets_page(query.limit, query.after()?).await?;
+    let next_cursor = page.next_cursor.map(|cursor| cursor.to_string());
+    Ok(Json(DatasetsBody { datasets: page.items, next_cursor }))
 }
 
 /// One dataset.

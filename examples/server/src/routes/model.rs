@@ -9,8 +9,9 @@ use modelyard::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::PageQuery;
 use crate::bearer::Authed;
-use crate::error::{ApiJson, ApiResult, ErrorBody, Id};
+use crate::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
 
 /// `{model}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -21,9 +22,12 @@ pub struct ModelBody {
 
 /// `{models}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ModelsBody {
-    /// The user's models, newest first.
+    /// A page of the user's models, newest first.
     pub models: Vec<Model>,
+    /// Pass it as `cursor` for the next page; `null` when this page ends the list.
+    pub next_cursor: Option<String>,
 }
 
 /// `{summary}`.
@@ -75,11 +79,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(ModelBody { model })))
 }
 
-/// The user's models.
-#[utoipa::path(get, path = "/api/model", tag = "model", security(("bearer" = [])),
-    responses((status = 200, body = ModelsBody), (status = 401, body = ErrorBody)))]
-pub async fn list(Authed(session): Authed) -> ApiResult<Json<ModelsBody>> {
-    Ok(Json(ModelsBody { models: session.models().await? }))
+/// A page of the user's models, newest first (`?limit=&cursor=`).
+#[utoipa::path(get, path = "/api/model", tag = "model", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = ModelsBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn list(
+    Authed(session): Authed,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ModelsBody>> {
+    let page = session.models_page(query.limit, query.after()?).await?;
+    let next_cursor = page.next_cursor.map(|cursor| cursor.to_string());
+    Ok(Json(ModelsBody { models: page.items, next_cursor }))
 }
 
 /// One model.

@@ -12,22 +12,32 @@ use modelyard::{Notification, NotificationId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::PageQuery;
 use crate::bearer::{Authed, StreamAuthed};
-use crate::error::{ApiResult, ErrorBody, Id};
+use crate::error::{ApiQuery, ApiResult, ErrorBody, Id};
 use crate::state::AppState;
 
 /// `{notifications}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct NotificationsBody {
-    /// The user's notifications, newest first.
+    /// A page of the user's notifications, newest first.
     pub notifications: Vec<Notification>,
+    /// Pass it as `cursor` for the next page; `null` when this page ends the list.
+    pub next_cursor: Option<String>,
 }
 
-/// The user's notifications.
-#[utoipa::path(get, path = "/api/notif", tag = "notif", security(("bearer" = [])),
-    responses((status = 200, body = NotificationsBody), (status = 401, body = ErrorBody)))]
-pub async fn list(Authed(session): Authed) -> ApiResult<Json<NotificationsBody>> {
-    Ok(Json(NotificationsBody { notifications: session.notifications().await? }))
+/// A page of the user's notifications, newest first (`?limit=&cursor=`).
+#[utoipa::path(get, path = "/api/notif", tag = "notif", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = NotificationsBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn list(
+    Authed(session): Authed,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<NotificationsBody>> {
+    let page = session.notifications_page(query.limit, query.after()?).await?;
+    let next_cursor = page.next_cursor.map(|cursor| cursor.to_string());
+    Ok(Json(NotificationsBody { notifications: page.items, next_cursor }))
 }
 
 /// Marks a notification read.

@@ -13,8 +13,9 @@ use modelyard::{EpochMetrics, RunEvent, RunId, TrainRequest, TrainingRun};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::PageQuery;
 use crate::bearer::{Authed, StreamAuthed};
-use crate::error::{ApiJson, ApiResult, ErrorBody, Id};
+use crate::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
 use crate::state::AppState;
 
 /// `{run}`.
@@ -26,9 +27,12 @@ pub struct RunBody {
 
 /// `{runs}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RunsBody {
-    /// The user's runs, newest first.
+    /// A page of the user's runs, newest first.
     pub runs: Vec<TrainingRun>,
+    /// Pass it as `cursor` for the next page; `null` when this page ends the list.
+    pub next_cursor: Option<String>,
 }
 
 /// `{history}`.
@@ -53,11 +57,17 @@ pub async fn start(
     Ok((StatusCode::ACCEPTED, Json(RunBody { run: run.get().await? })))
 }
 
-/// The user's runs.
-#[utoipa::path(get, path = "/api/training", tag = "training", security(("bearer" = [])),
-    responses((status = 200, body = RunsBody), (status = 401, body = ErrorBody)))]
-pub async fn list(Authed(session): Authed) -> ApiResult<Json<RunsBody>> {
-    Ok(Json(RunsBody { runs: session.runs().await? }))
+/// A page of the user's runs, newest first (`?limit=&cursor=`). Runs come without their per-epoch history (`epochsCompleted` says how far each got; `/api/training/{id}/history` has the epochs).
+#[utoipa::path(get, path = "/api/training", tag = "training", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = RunsBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn list(
+    Authed(session): Authed,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<RunsBody>> {
+    let page = session.runs_page(query.limit, query.after()?).await?;
+    let next_cursor = page.next_cursor.map(|cursor| cursor.to_string());
+    Ok(Json(RunsBody { runs: page.items, next_cursor }))
 }
 
 /// One run.
@@ -84,6 +94,15 @@ pub async fn history(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<Js
 pub async fn cancel(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<impl IntoResponse> {
     let run = session.run(id).await?.cancel().await?;
     Ok((StatusCode::ACCEPTED, Json(RunBody { run })))
+}
+
+/// Deletes a finished run; 409 while it is queued or running (cancel it first).
+#[utoipa::path(delete, path = "/api/training/{id}", tag = "training", security(("bearer" = [])),
+    params(("id" = String, Path, description = "run id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<StatusCode> {
+    session.delete_run(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Live progress as Server-Sent Events: the history so far as `epoch` events, then live `epoch`

@@ -56,6 +56,23 @@ export function guard(status, guarded) {
 }
 
 /**
+ * Every item of a paged list (`GET /api/data`, `/api/model`, `/api/training`, `/api/notif`),
+ * following `nextCursor` page by page; answers `{ [key]: items }` like the single call.
+ */
+export async function apiList(path, key, { signal } = {}) {
+  const items = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ limit: '1000' });
+    if (cursor) query.set('cursor', cursor);
+    const page = await api('GET', `${path}?${query}`, { signal });
+    items.push(...(page[key] ?? []));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return { [key]: items };
+}
+
+/**
  * Calls the API. `body` is sent as JSON; the answer's JSON is returned (null for 204).
  * `guarded: false` keeps a 401 from ending the session (login with a wrong password).
  */

@@ -1,6 +1,6 @@
 // The signed-in user's notifications, kept live over SSE: the unread badge and page updates.
 
-import { api } from './api.js';
+import { apiList } from './api.js';
 import { announce } from './dom.js';
 import { eventStream } from './sse.js';
 
@@ -48,7 +48,7 @@ export function stop() {
 
 async function run(signal) {
   try {
-    const { notifications } = await api('GET', '/api/notif', { signal });
+    const { notifications } = await apiList('/api/notif', 'notifications', { signal });
     setAll(notifications ?? []);
   } catch {
     // The badge is a convenience; the stream below still runs.

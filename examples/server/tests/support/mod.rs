@@ -48,6 +48,8 @@ pub struct Options {
     pub quota_files_per_user: Option<u64>,
     pub cost_limits: Option<CostLimits>,
     pub max_active_runs_per_user: Option<u32>,
+    pub max_models_per_user: Option<u64>,
+    pub max_runs_per_user: Option<u64>,
     pub token_ttl: Option<Duration>,
 }
 
@@ -64,6 +66,8 @@ impl Default for Options {
             quota_files_per_user: None,
             cost_limits: None,
             max_active_runs_per_user: None,
+            max_models_per_user: None,
+            max_runs_per_user: None,
             token_ttl: None,
         }
     }
@@ -107,6 +111,12 @@ impl TestServer {
         }
         if let Some(runs) = options.max_active_runs_per_user {
             config.training.max_active_runs_per_user = runs;
+        }
+        if let Some(models) = options.max_models_per_user {
+            config.max_models_per_user = models;
+        }
+        if let Some(runs) = options.max_runs_per_user {
+            config.training.max_runs_per_user = runs;
         }
         if let Some(limits) = options.cost_limits {
             config.training.cost_limits = limits;

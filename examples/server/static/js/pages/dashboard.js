@@ -1,14 +1,14 @@
 // The overview: how many datasets, models and runs, and the latest runs.
 
-import { api } from '../api.js';
+import { apiList } from '../api.js';
 import { add, formatDate, h, pageTitle, statusBadge, table } from '../dom.js';
 
 export async function render(main, _params, { signal, user }) {
   add(main, pageTitle('Dashboard'), h('p', { class: 'lead' }, `Welcome${user ? `, ${user.displayName || user.username}` : ''}.`));
   const [{ datasets }, { models }, { runs }] = await Promise.all([
-    api('GET', '/api/data', { signal }),
-    api('GET', '/api/model', { signal }),
-    api('GET', '/api/training', { signal }),
+    apiList('/api/data', 'datasets', { signal }),
+    apiList('/api/model', 'models', { signal }),
+    apiList('/api/training', 'runs', { signal }),
   ]);
   const stat = (label, count, href, testid) =>
     h('a', { class: 'stat card', href, 'data-testid': testid },
@@ -28,7 +28,7 @@ export async function render(main, _params, { signal, user }) {
       : table(['Model', 'Status', 'Epochs', 'Queued', ''], recent.map((r) => [
         modelName.get(r.modelId) ?? r.modelId,
         statusBadge(r.status),
-        `${r.history?.length ?? 0} / ${r.params?.epochs ?? '?'}`,
+        `${r.epochsCompleted ?? r.history?.length ?? 0} / ${r.params?.epochs ?? '?'}`,
         formatDate(r.createdAt),
         h('a', { href: `#/training/${r.id}`, 'aria-label': `Open the run of ${modelName.get(r.modelId) ?? 'a model'}` }, 'Open'),
       ]), { 'data-testid': 'recent-runs' })));

@@ -1,6 +1,6 @@
 // Datasets: upload with progress, the list, and one dataset's column statistics and preview.
 
-import { api, upload } from '../api.js';
+import { api, apiList, upload } from '../api.js';
 import {
   add, announce, confirmAction, field, fill, formatBytes, formatDate, formatNumber, formError, h, pageTitle, table,
 } from '../dom.js';
@@ -15,7 +15,7 @@ export async function list(main, _params, { signal }) {
   add(main, listSection);
 
   async function refresh() {
-    const { datasets } = await api('GET', '/api/data', { signal });
+    const { datasets } = await apiList('/api/data', 'datasets', { signal });
     fill(holder, datasets.length === 0
       ? h('p', { class: 'empty' }, 'No datasets yet. Upload a CSV file above.')
       : table(['Name', 'File', 'Rows', 'Columns', 'Size', 'Uploaded', ''], datasets.map((d) => [

@@ -1,6 +1,6 @@
 // Models: create one from a dataset (target, features, layers), the list, and the summary table.
 
-import { api } from '../api.js';
+import { api, apiList } from '../api.js';
 import {
   add, announce, confirmAction, field, fill, formatDate, formatNumber, formError, h, hashQuery, pageTitle, table,
 } from '../dom.js';
@@ -10,8 +10,8 @@ import { layersEditor } from '../layers-editor.js';
 export async function list(main, _params, { signal, go }) {
   add(main, pageTitle('Models'));
   const [{ datasets }, { models }] = await Promise.all([
-    api('GET', '/api/data', { signal }),
-    api('GET', '/api/model', { signal }),
+    apiList('/api/data', 'datasets', { signal }),
+    apiList('/api/model', 'models', { signal }),
   ]);
   add(main, datasets.length === 0
     ? h('p', { class: 'empty card' }, 'A model learns from a dataset. ', h('a', { href: '#/datasets' }, 'Upload one first.'))

@@ -1,6 +1,6 @@
 // Notifications: the list, marking read, and new ones arriving live.
 
-import { api } from '../api.js';
+import { api, apiList } from '../api.js';
 import { add, announce, fill, formatDate, h, pageTitle } from '../dom.js';
 import * as live from '../live-notifications.js';
 
@@ -10,7 +10,7 @@ export async function render(main, _params, { signal }) {
   const listEl = h('ul', { class: 'notifications', 'data-testid': 'notifications-list', 'aria-live': 'polite' });
   add(main, h('div', { class: 'actions' }, markAll), listEl);
 
-  let items = (await api('GET', '/api/notif', { signal })).notifications ?? [];
+  let items = (await apiList('/api/notif', 'notifications', { signal })).notifications ?? [];
   live.setAll(items);
 
   async function markRead(n) {

@@ -1,11 +1,11 @@
 // Predictions: a form with one input per feature of a trained model; the label and probabilities.
 
-import { api } from '../api.js';
+import { api, apiList } from '../api.js';
 import { add, field, fill, formatNumber, formError, h, pageTitle } from '../dom.js';
 
 export async function render(main, { id }, { signal, go }) {
   add(main, pageTitle('Predict'));
-  const { models } = await api('GET', '/api/model', { signal });
+  const { models } = await apiList('/api/model', 'models', { signal });
   const trained = models.filter((m) => m.latestVersion);
   const picker = h('select', { 'data-testid': 'predict-model', 'aria-label': 'Model' },
     h('option', { value: '' }, trained.length ? 'Choose a trained model…' : 'No trained model yet'),

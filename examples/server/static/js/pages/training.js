@@ -1,6 +1,6 @@
 // Training: start a run, the runs list, and one run live (SSE) with loss and accuracy charts.
 
-import { api } from '../api.js';
+import { api, apiList } from '../api.js';
 import {
   add, announce, field, fill, formatDate, formatNumber, formError, h, hashQuery, pageTitle, statusBadge, table,
 } from '../dom.js';
@@ -14,8 +14,8 @@ const TABLE_ROWS = 200;
 export async function list(main, _params, { signal, go }) {
   add(main, pageTitle('Training'));
   const [{ models }, { runs }] = await Promise.all([
-    api('GET', '/api/model', { signal }),
-    api('GET', '/api/training', { signal }),
+    apiList('/api/model', 'models', { signal }),
+    apiList('/api/training', 'runs', { signal }),
   ]);
   add(main, models.length === 0
     ? h('p', { class: 'empty card' }, 'Training needs a model. ', h('a', { href: '#/models' }, 'Create one first.'))
@@ -29,7 +29,7 @@ export async function list(main, _params, { signal, go }) {
       : table(['Model', 'Status', 'Epochs', 'Optimizer', 'Queued', ''], sorted.map((r) => [
         modelName.get(r.modelId) ?? r.modelId,
         statusBadge(r.status),
-        `${r.history?.length ?? 0} / ${r.params?.epochs ?? '?'}`,
+        `${r.epochsCompleted ?? r.history?.length ?? 0} / ${r.params?.epochs ?? '?'}`,
         r.params?.optimizer ?? '—',
         formatDate(r.createdAt),
         h('a', { href: `#/training/${r.id}`, 'data-testid': 'run-link', 'aria-label': `Open the run of ${modelName.get(r.modelId) ?? 'a model'}` }, 'Open'),
