@@ -48,6 +48,12 @@ pub struct AuthService {
     signer: TokenSigner,
     limiter: LoginLimiter,
     verifications: Arc<AtomicU64>,
+    /// Argon2 runs at once: each holds `ARGON2_M_COST_KIB` (19 MiB) while it runs, so a burst
+    /// of sign-ins from many addresses queues here instead of spending gigabytes at once.
+    hashing: Arc<tokio::sync::Semaphore>,
+    /// The most argon2 runs seen at once (for tests).
+    hashing_now: Arc<AtomicU64>,
+    hashing_peak: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -66,7 +72,17 @@ impl AuthService {
         config.validate()?;
         let signer = TokenSigner::new(&config.jwt)?;
         let limiter = LoginLimiter::new(cache.clone(), config.login_limit, config.client_limit);
-        Ok(Self { users, cache, signer, limiter, verifications: Arc::default() })
+        let parallel = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Ok(Self {
+            users,
+            cache,
+            signer,
+            limiter,
+            verifications: Arc::default(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(parallel)),
+            hashing_now: Arc::default(),
+            hashing_peak: Arc::default(),
+        })
     }
 
     /// Creates an account and signs its first token.
@@ -252,7 +268,9 @@ impl AuthService {
         let password = password.to_owned();
         let verifications = self.verifications.clone();
         let known_user = stored.is_some();
+        let turn = self.hashing_turn().await?;
         let outcome = tokio::task::spawn_blocking(move || -> Result<PasswordCheck> {
+            let _turn = turn;
             let parsed;
             let hash = match &stored {
                 Some(phc) => {
@@ -275,9 +293,33 @@ impl AuthService {
 
     async fn hash(&self, password: &str) -> Result<String> {
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_password(&password))
+        let turn = self.hashing_turn().await?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            hash_password(&password)
+        })
+        .await
+        .map_err(|err| Error::internal(format!("password hashing task: {err}")))?
+    }
+
+    /// Waits for a turn to run argon2; the turn ends when the returned guard drops, on the
+    /// blocking thread once the hash is done (even if the caller went away meanwhile).
+    async fn hashing_turn(&self) -> Result<HashingTurn> {
+        let permit = self
+            .hashing
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|err| Error::internal(format!("password hashing task: {err}")))?
+            .map_err(|_| Error::internal("the password hashing queue is closed"))?;
+        let now = self.hashing_now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.hashing_peak.fetch_max(now, Ordering::SeqCst);
+        Ok(HashingTurn { _permit: permit, now: self.hashing_now.clone() })
+    }
+
+    /// The most argon2 runs that were ever in progress at once: never more than the machine's
+    /// cores, however many sign-ins arrive together.
+    pub fn peak_concurrent_hashes(&self) -> u64 {
+        self.hashing_peak.load(Ordering::SeqCst)
     }
 
     /// Re-hashes with the pinned parameters after a successful login; best effort, since the
@@ -319,4 +361,16 @@ fn bump_token_version(user: &mut User) -> Result<()> {
         .checked_add(1)
         .ok_or_else(|| Error::internal("token version exhausted"))?;
     Ok(())
+}
+
+/// One argon2 run's place in [`AuthService`]'s queue.
+struct HashingTurn {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    now: Arc<AtomicU64>,
+}
+
+impl Drop for HashingTurn {
+    fn drop(&mut self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }

@@ -278,3 +278,27 @@ async fn a_too_short_secret_or_bad_limits_stop_the_service_from_starting() {
     .unwrap_err();
     assert_eq!(err.field(), Some("jwt_ttl"));
 }
+
+/// Each argon2 run holds 19 MiB: a burst of sign-ups and logins (from as many addresses as an
+/// attacker has) queues for the cores instead of running all at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_sign_ins_hashes_no_more_at_once_than_there_are_cores() {
+    let f = fixture_with(RateLimit { max_attempts: 1_000, window: Duration::from_secs(60) });
+    let auth = Arc::new(f.auth);
+    let burst: Vec<_> = (0..16)
+        .map(|i| {
+            let auth = auth.clone();
+            tokio::spawn(async move {
+                let email = format!("user{i}@example.com");
+                auth.register(&format!("user{i}"), &email, PASSWORD).await.unwrap();
+                auth.login(&email, PASSWORD, None).await.unwrap();
+            })
+        })
+        .collect();
+    for task in burst {
+        task.await.unwrap();
+    }
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get) as u64;
+    let peak = auth.peak_concurrent_hashes();
+    assert!((1..=cores).contains(&peak), "{peak} argon2 runs at once on {cores} cores");
+}

@@ -306,6 +306,11 @@ impl Server {
         }
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the process with SIGKILL: no shutdown, no checkpoint, the lease just lapses.
     pub fn kill(&mut self) {
         stop(&mut self.child);
