@@ -125,6 +125,12 @@ impl Session {
         Ok(views(self.yard.inner.datasets.list(self.owner().await?).await?))
     }
 
+    /// The user's datasets as a binding's list call asks for them: all, or one page (see
+    /// [`ListOptions`]).
+    pub async fn datasets_with(&self, options: &ListOptions) -> Result<Vec<Dataset>> {
+        options.list(|| self.datasets(), |limit, after| self.datasets_page(limit, after)).await
+    }
+
     /// A page of the user's datasets, newest first: at most `limit` (default 100, at most
     /// 1,000) after the dataset `after` (the `next_cursor` of the page before).
     pub async fn datasets_page(
@@ -167,6 +173,12 @@ impl Session {
     /// The user's models, newest first.
     pub async fn models(&self) -> Result<Vec<Model>> {
         Ok(views(self.yard.inner.models.list(self.owner().await?).await?))
+    }
+
+    /// The user's models as a binding's list call asks for them: all, or one page (see
+    /// [`ListOptions`]).
+    pub async fn models_with(&self, options: &ListOptions) -> Result<Vec<Model>> {
+        options.list(|| self.models(), |limit, after| self.models_page(limit, after)).await
     }
 
     /// A page of the user's models, newest first (see [`Session::datasets_page`]).
@@ -272,6 +284,12 @@ impl Session {
         Ok(runs.into_iter().map(TrainingRun::listed).collect())
     }
 
+    /// The user's runs as a binding's list call asks for them: all, or one page (see
+    /// [`ListOptions`]).
+    pub async fn runs_with(&self, options: &ListOptions) -> Result<Vec<TrainingRun>> {
+        options.list(|| self.runs(), |limit, after| self.runs_page(limit, after)).await
+    }
+
     /// A page of the user's runs, newest first, without histories (see
     /// [`Session::datasets_page`]).
     pub async fn runs_page(
@@ -303,6 +321,14 @@ impl Session {
     /// The user's notifications, newest first.
     pub async fn notifications(&self) -> Result<Vec<Notification>> {
         self.yard.inner.notifications.list(self.owner().await?).await
+    }
+
+    /// The user's notifications as a binding's list call asks for them: all, or one page (see
+    /// [`ListOptions`]).
+    pub async fn notifications_with(&self, options: &ListOptions) -> Result<Vec<Notification>> {
+        options
+            .list(|| self.notifications(), |limit, after| self.notifications_page(limit, after))
+            .await
     }
 
     /// A page of the user's notifications, newest first (see [`Session::datasets_page`]).
@@ -350,6 +376,24 @@ impl ListOptions {
     pub fn from_json_map(fields: serde_json::Map<String, serde_json::Value>) -> Result<Self> {
         modelyard_core::json::refuse_unknown(&fields, &["limit", "after"])?;
         modelyard_core::json::from_value(serde_json::Value::Object(fields))
+    }
+
+    /// Runs a binding's list call: `all` without a limit or cursor, else one page by `page`.
+    async fn list<T, Id, All, Paged>(
+        &self,
+        all: impl FnOnce() -> All,
+        page: impl FnOnce(Option<usize>, Option<Id>) -> Paged,
+    ) -> Result<Vec<T>>
+    where
+        Id: std::str::FromStr,
+        All: std::future::Future<Output = Result<Vec<T>>>,
+        Paged: std::future::Future<Output = Result<ListPage<T, Id>>>,
+    {
+        let (limit, after) = self.parse::<Id>()?;
+        if limit.is_none() && after.is_none() {
+            return all().await;
+        }
+        Ok(page(limit, after).await?.items)
     }
 
     /// The limit and the id `after` stands for; text that is no id is a `Validation` error

@@ -1,6 +1,8 @@
 //! JavaScript arguments as the facade's inputs: the one place each is converted.
 
-use modelyard::{ConfigSpec, Error, ModelRequest, PredictOptions, TrainParams, Upload};
+use modelyard::{
+    ConfigSpec, Error, ListOptions, ModelRequest, PredictOptions, TrainParams, Upload,
+};
 use napi::bindgen_prelude::{Function, JsObjectValue, Uint8Array};
 use napi::{Either, Env, JSON, Unknown};
 use serde_json::{Map, Value};
@@ -82,11 +84,9 @@ pub fn predict_options(options: Option<Map<String, Value>>) -> modelyard::Result
     PredictOptions::from_json_map(options.unwrap_or_default())
 }
 
-/// `datasets({ limit, after })` and the other lists: `(None, None)` asks for everything.
-pub fn list_options<Id: std::str::FromStr<Err = Error>>(
-    options: Option<Map<String, Value>>,
-) -> modelyard::Result<(Option<usize>, Option<Id>)> {
-    modelyard::ListOptions::from_json_map(options.unwrap_or_default())?.parse()
+/// `datasets({ limit, after })` and the other lists: neither asks for everything.
+pub fn list_options(options: Option<Map<String, Value>>) -> modelyard::Result<ListOptions> {
+    ListOptions::from_json_map(options.unwrap_or_default())
 }
 
 /// A `limit` or similar count: a whole number >= 0.

@@ -100,13 +100,7 @@ impl Session {
         #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
     ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move {
-            let (limit, after) = convert::list_options::<DatasetId>(options)?;
-            if limit.is_none() && after.is_none() {
-                return session.datasets().await;
-            }
-            Ok(session.datasets_page(limit, after).await?.items)
-        })
+        view(env, async move { session.datasets_with(&convert::list_options(options)?).await })
     }
 
     /// One dataset.
@@ -173,13 +167,7 @@ impl Session {
         #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
     ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move {
-            let (limit, after) = convert::list_options::<ModelId>(options)?;
-            if limit.is_none() && after.is_none() {
-                return session.models().await;
-            }
-            Ok(session.models_page(limit, after).await?.items)
-        })
+        view(env, async move { session.models_with(&convert::list_options(options)?).await })
     }
 
     /// One model.
@@ -267,13 +255,7 @@ impl Session {
         #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
     ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move {
-            let (limit, after) = convert::list_options::<RunId>(options)?;
-            if limit.is_none() && after.is_none() {
-                return session.runs().await;
-            }
-            Ok(session.runs_page(limit, after).await?.items)
-        })
+        view(env, async move { session.runs_with(&convert::list_options(options)?).await })
     }
 
     /// A handle on one of the user's runs.
@@ -386,13 +368,7 @@ impl Session {
         #[napi(ts_arg_type = "ListOptions")] options: Option<Map<String, Value>>,
     ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let session = self.session.clone();
-        view(env, async move {
-            let (limit, after) = convert::list_options::<NotificationId>(options)?;
-            if limit.is_none() && after.is_none() {
-                return session.notifications().await;
-            }
-            Ok(session.notifications_page(limit, after).await?.items)
-        })
+        view(env, async move { session.notifications_with(&convert::list_options(options)?).await })
     }
 
     /// The user's notifications as they happen, an async iterator (`for await (const n of

@@ -303,13 +303,12 @@ impl AsyncSession {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<DatasetId>().into_py_result()?;
-        resolve(py, &self.yard, &self.session, move |s| async move {
-            if limit.is_none() && after.is_none() {
-                return s.datasets().await;
-            }
-            Ok(s.datasets_page(limit, after).await?.items)
-        })
+        resolve(
+            py,
+            &self.yard,
+            &self.session,
+            move |s| async move { s.datasets_with(&options).await },
+        )
     }
 
     /// One dataset.
@@ -366,13 +365,12 @@ impl AsyncSession {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<ModelId>().into_py_result()?;
-        resolve(py, &self.yard, &self.session, move |s| async move {
-            if limit.is_none() && after.is_none() {
-                return s.models().await;
-            }
-            Ok(s.models_page(limit, after).await?.items)
-        })
+        resolve(
+            py,
+            &self.yard,
+            &self.session,
+            move |s| async move { s.models_with(&options).await },
+        )
     }
 
     /// One model.
@@ -448,13 +446,7 @@ impl AsyncSession {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<RunId>().into_py_result()?;
-        resolve(py, &self.yard, &self.session, move |s| async move {
-            if limit.is_none() && after.is_none() {
-                return s.runs().await;
-            }
-            Ok(s.runs_page(limit, after).await?.items)
-        })
+        resolve(py, &self.yard, &self.session, move |s| async move { s.runs_with(&options).await })
     }
 
     /// A handle on one of the user's runs.
@@ -516,12 +508,8 @@ impl AsyncSession {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<NotificationId>().into_py_result()?;
         resolve(py, &self.yard, &self.session, move |s| async move {
-            if limit.is_none() && after.is_none() {
-                return s.notifications().await;
-            }
-            Ok(s.notifications_page(limit, after).await?.items)
+            s.notifications_with(&options).await
         })
     }
 

@@ -94,12 +94,7 @@ impl Session {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<DatasetId>().into_py_result()?;
-        if limit.is_none() && after.is_none() {
-            return to_py(py, &py.detach(|| self.session.datasets()).into_py_result()?);
-        }
-        let page = py.detach(|| self.session.datasets_page(limit, after)).into_py_result()?;
-        to_py(py, &page.items)
+        to_py(py, &py.detach(|| self.session.datasets_with(&options)).into_py_result()?)
     }
 
     /// One dataset.
@@ -155,12 +150,7 @@ impl Session {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<ModelId>().into_py_result()?;
-        if limit.is_none() && after.is_none() {
-            return to_py(py, &py.detach(|| self.session.models()).into_py_result()?);
-        }
-        let page = py.detach(|| self.session.models_page(limit, after)).into_py_result()?;
-        to_py(py, &page.items)
+        to_py(py, &py.detach(|| self.session.models_with(&options)).into_py_result()?)
     }
 
     /// One model.
@@ -235,12 +225,7 @@ impl Session {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<RunId>().into_py_result()?;
-        if limit.is_none() && after.is_none() {
-            return to_py(py, &py.detach(|| self.session.runs()).into_py_result()?);
-        }
-        let page = py.detach(|| self.session.runs_page(limit, after)).into_py_result()?;
-        to_py(py, &page.items)
+        to_py(py, &py.detach(|| self.session.runs_with(&options)).into_py_result()?)
     }
 
     /// A handle on one of the user's runs.
@@ -316,12 +301,7 @@ impl Session {
         after: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = modelyard::ListOptions { limit, after: after.map(str::to_owned) };
-        let (limit, after) = options.parse::<NotificationId>().into_py_result()?;
-        if limit.is_none() && after.is_none() {
-            return to_py(py, &py.detach(|| self.session.notifications()).into_py_result()?);
-        }
-        let page = py.detach(|| self.session.notifications_page(limit, after)).into_py_result()?;
-        to_py(py, &page.items)
+        to_py(py, &py.detach(|| self.session.notifications_with(&options)).into_py_result()?)
     }
 
     /// Marks a notification read and returns it.

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::{NotificationEvents, OpenYard, Run};
 use crate::{
-    Dataset, DatasetId, Evaluation, ListPage, Model, ModelArchive, ModelFile, ModelId,
+    Dataset, DatasetId, Evaluation, ListOptions, ListPage, Model, ModelArchive, ModelFile, ModelId,
     ModelRequest, ModelSummary, Notification, NotificationId, PredictOptions, Prediction, Preview,
     PublicUser, Result, RunId, Timestamp, TrainParams, TrainingRun, Upload,
 };
@@ -113,6 +113,11 @@ impl Session {
         self.open.block_on(self.session.datasets())
     }
 
+    /// The user's datasets: all, or one page (see [`crate::Session::datasets_with`]).
+    pub fn datasets_with(&self, options: &ListOptions) -> Result<Vec<Dataset>> {
+        self.open.block_on(self.session.datasets_with(options))
+    }
+
     /// A page of the user's datasets (see [`crate::Session::datasets_page`]).
     pub fn datasets_page(
         &self,
@@ -169,6 +174,11 @@ impl Session {
     /// Deletes a model; refused while it trains.
     pub fn delete_model(&self, id: ModelId) -> Result<()> {
         self.open.block_on(self.session.delete_model(id))
+    }
+
+    /// The user's models: all, or one page (see [`crate::Session::models_with`]).
+    pub fn models_with(&self, options: &ListOptions) -> Result<Vec<Model>> {
+        self.open.block_on(self.session.models_with(options))
     }
 
     /// A page of the user's models (see [`crate::Session::datasets_page`]).
@@ -242,6 +252,11 @@ impl Session {
         self.open.block_on(self.session.runs())
     }
 
+    /// The user's runs: all, or one page (see [`crate::Session::runs_with`]).
+    pub fn runs_with(&self, options: &ListOptions) -> Result<Vec<TrainingRun>> {
+        self.open.block_on(self.session.runs_with(options))
+    }
+
     /// A page of the user's runs (see [`crate::Session::runs_page`]).
     pub fn runs_page(
         &self,
@@ -265,6 +280,11 @@ impl Session {
     /// The user's notifications, newest first.
     pub fn notifications(&self) -> Result<Vec<Notification>> {
         self.open.block_on(self.session.notifications())
+    }
+
+    /// The user's notifications: all, or one page (see [`crate::Session::notifications_with`]).
+    pub fn notifications_with(&self, options: &ListOptions) -> Result<Vec<Notification>> {
+        self.open.block_on(self.session.notifications_with(options))
     }
 
     /// A page of the user's notifications (see [`crate::Session::datasets_page`]).

@@ -177,7 +177,13 @@ async fn send(
         Ok(response) => response,
         Err(err) => {
             soak.unanswered.fetch_add(1, Ordering::Relaxed);
-            eprintln!("{name}: no answer: {err}");
+            let mut why = err.to_string();
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                why.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{name}: no answer: {why}");
             return Ok(None);
         }
     };
@@ -222,9 +228,13 @@ fn client(user: &mut GooseUser) -> &mut Client {
 async fn sign_up(user: &mut GooseUser) -> TransactionResult {
     let soak = soak_of(user.base_url.as_str());
     let index = user.weighted_users_index;
+    // The server closes a connection idle for 10 s (its header read timeout): a client that
+    // reused one at that moment would lose a POST, so the pool lets them go after 5 s, as
+    // HTTP clients facing an idle timeout do.
     let builder = reqwest::Client::builder()
         .local_address(address(index))
         .timeout(Duration::from_secs(60))
+        .pool_idle_timeout(Duration::from_secs(5))
         .pool_max_idle_per_host(4);
     user.set_client_builder(builder).await?;
     let email = format!("soak{}u{index}@example.com", soak.nonce);
