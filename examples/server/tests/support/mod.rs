@@ -136,7 +136,9 @@ impl TestServer {
         let task = tokio::spawn(serve(listener, app(state.clone()), state.clone(), async move {
             let _ = stopped.await;
         }));
-        let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        // Answers as the server sent them: reqwest's gzip feature (which goose, the soak's load
+        // generator, turns on) would otherwise decompress them and drop `content-encoding`.
+        let client = Client::builder().timeout(Duration::from_secs(30)).no_gzip().build().unwrap();
         Self { api: Api { base, client }, yard, state, stop: Some(stop), task: Some(task), dir }
     }
 
