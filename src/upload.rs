@@ -26,6 +26,9 @@ pub enum Upload {
     },
 }
 
+/// How much of a file an upload reads at a time.
+const READ_CHUNK_BYTES: usize = 256 * 1024;
+
 impl Upload {
     /// A file on this machine.
     pub fn path(path: impl Into<PathBuf>) -> Self {
@@ -46,7 +49,8 @@ impl Upload {
                 let file = tokio::fs::File::open(&path).await.map_err(|err| {
                     Error::validation("path", format!("cannot open {}: {err}", path.display()))
                 })?;
-                let stream = tokio_util::io::ReaderStream::new(file)
+                // Big reads: each one is a trip to tokio's blocking pool.
+                let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK_BYTES)
                     .map(|chunk| chunk.map_err(|err| Error::validation("path", err.to_string())));
                 Ok((filename, stream.boxed()))
             }

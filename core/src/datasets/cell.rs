@@ -28,8 +28,9 @@ pub(crate) fn is_missing(value: &str) -> bool {
 
 /// Classifies a raw cell. Surrounding whitespace is never part of a value.
 pub(crate) fn classify(raw: &str) -> Cell<'_> {
-    let value = raw.trim();
-    if is_missing(value) {
+    let value = trim(raw);
+    // No marker starts with a digit: most cells of most files skip the comparisons.
+    if !value.starts_with(|c: char| c.is_ascii_digit()) && is_missing(value) {
         return Cell::Missing;
     }
     match value.parse::<f64>() {
@@ -38,6 +39,13 @@ pub(crate) fn classify(raw: &str) -> Cell<'_> {
         Ok(_) => Cell::NonFinite,
         Err(_) => Cell::Text(value),
     }
+}
+
+/// `raw` without surrounding whitespace; most cells have none, which is quick to see.
+pub(crate) fn trim(raw: &str) -> &str {
+    let bytes = raw.as_bytes();
+    let solid = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    if solid(bytes.first()) && solid(bytes.last()) { raw } else { raw.trim() }
 }
 
 /// A value shortened for an error message, so a 64 KiB cell does not become a 64 KiB message.

@@ -4,7 +4,9 @@
 //! Upload rules, in the order they are applied (nothing is stored by a rejected upload):
 //! 1. the name is 1..=200 characters without control or format characters;
 //! 2. the user is under the quota of files (`Conflict`) and of bytes (`PayloadTooLarge`);
-//! 3. the body is read up to `max_upload_bytes` (or what is left of the quota) and no further;
+//! 3. the body is read as it arrives, up to `max_upload_bytes` (or what is left of the quota) and
+//!    no further, into the blob store and through the checks at once, so memory holds a few
+//!    chunks, never the file;
 //! 4. the content is CSV text: no compressed/binary signature or NUL byte
 //!    (`UnsupportedMediaType`), valid UTF-8 (a BOM is ignored), not empty;
 //! 5. the delimiter (`,` `;` tab `|`) is sniffed, the header names every column uniquely, every row
@@ -42,7 +44,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use self::config::CsvLimits;
-use self::ingest::{decode_text, read_limited};
+use self::ingest::{Ingested, decode_text, ingest};
 use crate::{
     BlobKey, BlobStore, ByteStream, Dataset, DatasetId, Error, Listed, Model, Page, Preview,
     RecordStore, Result, Stores, Table, UserId, now,
@@ -93,7 +95,7 @@ impl DatasetService {
         let original_filename = sanitize_filename(filename);
         let limit = self.upload_room(owner).await?;
         let max = self.config.max_upload_bytes;
-        let bytes = read_limited(data, limit, || {
+        let too_large = || {
             if limit < max {
                 Error::PayloadTooLarge(format!(
                     "the file does not fit in your storage quota of {}; {} are left — delete a dataset first",
@@ -101,24 +103,20 @@ impl DatasetService {
                     human_bytes(limit)
                 ))
             } else {
-                Error::PayloadTooLarge(format!("the file is larger than the {} limit", human_bytes(max)))
+                Error::PayloadTooLarge(format!(
+                    "the file is larger than the {} limit",
+                    human_bytes(max)
+                ))
             }
-        })
-        .await?;
-
-        let config = self.config.clone();
-        let checked = bytes.clone();
-        let (schema, row_count) =
-            tokio::task::spawn_blocking(move || check_and_infer(&checked, &config))
-                .await
-                .map_err(Error::internal)??;
+        };
 
         let blob_key = BlobKey::generate("datasets")?;
         // Until its record is stored the blob belongs to this upload alone: when the upload
         // stops before that (an error, or its caller gone mid-way: a closed connection, Ctrl-C
         // in Python), the guard deletes it.
         let pending = PendingBlob { blobs: Some(self.blobs.clone()), key: blob_key.clone() };
-        let size_bytes = self.blobs.put_bytes(&blob_key, bytes).await?;
+        let Ingested { schema, row_count, size_bytes } =
+            ingest(data, limit, too_large, &*self.blobs, &blob_key, self.config.clone()).await?;
         let dataset = Dataset {
             id: DatasetId::new(),
             owner,

@@ -6,9 +6,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io;
 
 use super::cell::excerpt;
 use super::config::CsvLimits;
+use super::ingest::refusal;
 use super::sniff::is_blank;
 use crate::{Error, Result};
 
@@ -31,23 +33,34 @@ impl fmt::Display for RowAt {
 }
 
 /// A CSV text read row by row, each row checked before it is handed out.
-pub(crate) struct CheckedRows<'a> {
-    reader: csv::Reader<&'a [u8]>,
+pub(crate) struct CheckedRows<R> {
+    reader: csv::Reader<R>,
     header: Vec<String>,
     record: csv::StringRecord,
     limits: CsvLimits,
     rows: u64,
 }
 
-impl<'a> CheckedRows<'a> {
-    /// Opens `text` and reads its header, which must have 1..=`max_columns` unique, non-empty
-    /// names of at most [`MAX_COLUMN_NAME_CHARS`] characters. Names are trimmed.
+impl<'a> CheckedRows<&'a [u8]> {
+    /// Opens a decoded `text` (see [`CheckedRows::from_reader`]).
     pub(crate) fn open(text: &'a str, delimiter: u8, limits: CsvLimits) -> Result<Self> {
+        Self::from_reader(text.as_bytes(), delimiter, limits)
+    }
+}
+
+impl<R: io::Read> CheckedRows<R> {
+    /// Opens a text and reads its header, which must have 1..=`max_columns` unique, non-empty
+    /// names of at most [`MAX_COLUMN_NAME_CHARS`] characters. Names are trimmed.
+    ///
+    /// `text` must hand out UTF-8 only (a decoded text, or a [`super::ingest::TextReader`],
+    /// whose faults come out as the errors they are).
+    pub(crate) fn from_reader(text: R, delimiter: u8, limits: CsvLimits) -> Result<Self> {
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(text.as_bytes());
+            .buffer_capacity(64 * 1024)
+            .from_reader(text);
         let mut rows =
             Self { reader, header: Vec::new(), record: csv::StringRecord::new(), limits, rows: 0 };
         if !rows.read_record(true)? {
@@ -170,6 +183,12 @@ fn check_header(record: &csv::StringRecord, limits: &CsvLimits) -> Result<Vec<St
     Ok(names)
 }
 
+/// The error for a record the CSV reader could not read: the content fault a
+/// [`super::ingest::TextReader`] found, the upload's own failure, or a CSV syntax error.
 fn unreadable(err: csv::Error) -> Error {
+    if let csv::ErrorKind::Io(io) = err.kind() {
+        return refusal(io)
+            .unwrap_or_else(|| Error::unavailable(format!("reading the file: {io}")));
+    }
     Error::validation("file", format!("unreadable CSV: {err}"))
 }

@@ -13,13 +13,14 @@
 //! - else `Text`.
 
 use std::collections::HashMap;
+use std::io::{self, Read};
 
 use super::DatasetConfig;
-use super::cell::{Cell, classify};
+use super::cell::{Cell, classify, trim};
 use super::config::CsvLimits;
-use super::ingest::decode_text;
+use super::ingest::TextReader;
 use super::rows::{CheckedRows, RowAt, column_label};
-use super::sniff::sniff_delimiter;
+use super::sniff::{SAMPLE_BYTES, sniff_delimiter};
 use crate::{
     CATEGORY_LIMIT, CategoryCount, ColumnKind, ColumnSchema, ColumnStats, DatasetSchema, Error,
     Result,
@@ -39,14 +40,45 @@ pub fn infer_schema(bytes: &[u8]) -> Result<(DatasetSchema, u64)> {
 ///
 /// Pure: this is everything `DatasetService::upload` decides before it stores anything.
 pub fn check_and_infer(bytes: &[u8], config: &DatasetConfig) -> Result<(DatasetSchema, u64)> {
-    let text = decode_text(bytes)?;
-    let delimiter = sniff_delimiter(text, None);
-    let mut rows = CheckedRows::open(text, delimiter, CsvLimits::from(config))?;
+    profile(bytes, config)
+}
+
+/// [`check_and_infer`] of a file read from `source` as it arrives: the delimiter is sniffed from
+/// its first [`SAMPLE_BYTES`], and what is held besides the statistics is a read buffer.
+pub(crate) fn profile(source: impl Read, config: &DatasetConfig) -> Result<(DatasetSchema, u64)> {
+    let mut text = TextReader::new(source);
+    let (head, whole) = text.sample(SAMPLE_BYTES)?;
+    let delimiter = sniff_delimiter(&head, whole, None);
+    let mut rows = CheckedRows::from_reader(
+        io::Cursor::new(head).chain(text),
+        delimiter,
+        CsvLimits::from(config),
+    )?;
     let mut columns: Vec<ColumnStatsBuilder> =
         rows.header().iter().map(|_| ColumnStatsBuilder::default()).collect();
-    while let Some((at, record)) = rows.next_row()? {
-        for (column, raw) in columns.iter_mut().zip(record.iter()) {
-            column.add(raw, at);
+    let mut batch: Vec<(RowAt, csv::StringRecord)> = Vec::with_capacity(BATCH_ROWS);
+    let mut filled = 0;
+    loop {
+        let done = match rows.next_row()? {
+            Some((at, record)) => {
+                match batch.get_mut(filled) {
+                    Some(row) => {
+                        row.0 = at;
+                        row.1.clone_from(record);
+                    }
+                    None => batch.push((at, record.clone())),
+                }
+                filled += 1;
+                false
+            }
+            None => true,
+        };
+        if done || filled == BATCH_ROWS {
+            add_rows(&mut columns, &batch[..filled]);
+            filled = 0;
+        }
+        if done {
+            break;
         }
     }
     let row_count = rows.rows_read();
@@ -62,6 +94,32 @@ pub fn check_and_infer(bytes: &[u8], config: &DatasetConfig) -> Result<(DatasetS
     Ok((DatasetSchema { delimiter: char::from(delimiter), columns }, row_count))
 }
 
+/// Rows read before their cells are added to the statistics, two threads taking half the
+/// columns each.
+const BATCH_ROWS: usize = 256;
+
+/// Adds `rows` to the statistics of `columns`; the two halves of the columns on two threads.
+fn add_rows(columns: &mut [ColumnStatsBuilder], rows: &[(RowAt, csv::StringRecord)]) {
+    fn add(columns: &mut [ColumnStatsBuilder], first: usize, rows: &[(RowAt, csv::StringRecord)]) {
+        for (at, record) in rows {
+            for (index, column) in (first..).zip(columns.iter_mut()) {
+                column.add(record.get(index).unwrap_or_default(), *at);
+            }
+        }
+    }
+    let half = columns.len() / 2;
+    if half == 0 {
+        add(columns, 0, rows);
+        return;
+    }
+    let (left, right) = columns.split_at_mut(half);
+    rayon::join(|| add(left, 0, rows), || add(right, half, rows));
+}
+
+/// Distinct values and their counts. Hashing is a large part of a profile's time, and the map
+/// holds at most `CATEGORY_LIMIT` values, so a fast (randomly seeded) hash is enough.
+type Values = HashMap<String, u64, foldhash::fast::RandomState>;
+
 /// One column's running statistics.
 #[derive(Debug)]
 struct ColumnStatsBuilder {
@@ -76,9 +134,12 @@ struct ColumnStatsBuilder {
     min: f64,
     max: f64,
     integers: bool,
-    /// Distinct trimmed values with counts; at most `CATEGORY_LIMIT + 1` are kept, which is
-    /// enough to know a column has "more than the limit".
-    values: HashMap<String, u64>,
+    /// Distinct trimmed values with counts, until there are more than `CATEGORY_LIMIT`: then
+    /// the column can be neither categorical nor a numeric column with listed values, so the
+    /// counts are dropped (and no longer looked up, which would cost a cache miss per cell).
+    values: Values,
+    /// More than `CATEGORY_LIMIT` distinct values were seen.
+    many_values: bool,
     max_chars: u64,
 }
 
@@ -94,7 +155,8 @@ impl Default for ColumnStatsBuilder {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             integers: true,
-            values: HashMap::new(),
+            values: Values::default(),
+            many_values: false,
             max_chars: 0,
         }
     }
@@ -102,29 +164,38 @@ impl Default for ColumnStatsBuilder {
 
 impl ColumnStatsBuilder {
     fn add(&mut self, raw: &str, at: RowAt) {
-        let value = match classify(raw) {
+        // Characters: a number is ASCII, so its length in bytes is its length in characters.
+        let (value, chars) = match classify(raw) {
             Cell::Missing => {
                 self.missing += 1;
                 return;
             }
             Cell::Number(number) => {
                 self.add_number(number);
-                raw.trim()
+                let value = trim(raw);
+                (value, value.len())
             }
             Cell::NonFinite => {
                 self.first_non_finite.get_or_insert(at);
-                raw.trim()
+                let value = trim(raw);
+                (value, value.len())
             }
             Cell::Text(text) => {
                 self.all_numbers = false;
-                text
+                (text, text.chars().count())
             }
         };
-        self.max_chars = self.max_chars.max(value.chars().count() as u64);
+        self.max_chars = self.max_chars.max(chars as u64);
+        if self.many_values {
+            return;
+        }
         if let Some(count) = self.values.get_mut(value) {
             *count += 1;
-        } else if self.values.len() as u64 <= CATEGORY_LIMIT {
+        } else if (self.values.len() as u64) < CATEGORY_LIMIT {
             self.values.insert(value.to_owned(), 1);
+        } else {
+            self.many_values = true;
+            self.values = Values::default();
         }
     }
 
@@ -141,7 +212,8 @@ impl ColumnStatsBuilder {
     fn finish(self, header: &[String], index: usize, rows: u64) -> Result<ColumnSchema> {
         let name = header.get(index).cloned().unwrap_or_default();
         let present = rows - self.missing;
-        let distinct_text = (self.values.len() as u64).min(CATEGORY_LIMIT + 1);
+        let distinct_text =
+            if self.many_values { CATEGORY_LIMIT + 1 } else { self.values.len() as u64 };
         if present == 0 {
             return Ok(column(name, ColumnKind::Constant, self.missing, 0, ColumnStats::Empty));
         }
@@ -191,7 +263,7 @@ fn column(
 }
 
 /// Categories, most frequent first, ties by value.
-fn categories(values: HashMap<String, u64>) -> ColumnStats {
+fn categories(values: Values) -> ColumnStats {
     let mut categories: Vec<CategoryCount> =
         values.into_iter().map(|(value, count)| CategoryCount { value, count }).collect();
     categories.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
@@ -200,7 +272,7 @@ fn categories(values: HashMap<String, u64>) -> ColumnStats {
 
 /// A numeric column's distinct values in ascending order, `1`, `1.0` and `1e0` merged into one
 /// value written the shortest way (`1`).
-fn numeric_counts(values: &HashMap<String, u64>) -> Vec<CategoryCount> {
+fn numeric_counts(values: &Values) -> Vec<CategoryCount> {
     let mut numbers: Vec<(f64, u64)> = values
         .iter()
         .filter_map(|(text, count)| text.parse::<f64>().ok().map(|x| (x + 0.0, *count)))

@@ -49,7 +49,7 @@ pub fn parse_table_columns(
 fn parse_csv(bytes: &[u8], schema: &DatasetSchema, wanted: Option<&[String]>) -> Result<Table> {
     let text = decode_text(bytes)?;
     let delimiter = u8::try_from(schema.delimiter).ok();
-    let delimiter = sniff_delimiter(text, delimiter);
+    let delimiter = sniff_delimiter(text.as_bytes(), true, delimiter);
     // A deployment may allow wider files than the defaults: a stored dataset must stay readable.
     let defaults = CsvLimits::default();
     let limits = CsvLimits {
