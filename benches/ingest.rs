@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput};
+use futures::StreamExt;
 use modelyard::core::datasets::{DatasetConfig, check_and_infer};
+use modelyard::core::{BlobKey, BlobStore, Error};
 use modelyard::{ConfigSpec, Upload, blocking};
 use serde_json::json;
 
@@ -66,6 +68,21 @@ fn bench_ingest(c: &mut Criterion) {
     let bytes = std::fs::read(&csv).unwrap();
     group.bench_function("profile", |b| b.iter(|| check_and_infer(&bytes, &config).unwrap()));
     drop(bytes);
+
+    // The blob store's share of an upload: the file written in 64 KiB chunks, made durable.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let blobs = modelyard_storage_sled::FileBlobStore::open(scratch.path().join("blobs")).unwrap();
+    let key = BlobKey::parse("bench/large").unwrap();
+    group.bench_function("store", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let file = tokio::fs::File::open(&csv).await.unwrap();
+                let chunks = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024)
+                    .map(|chunk| chunk.map_err(|err| Error::unavailable(err.to_string())));
+                blobs.put(&key, chunks.boxed()).await.unwrap();
+            });
+        });
+    });
 
     let store = scratch.path().join("store");
     let spec = ConfigSpec::from_value(json!({

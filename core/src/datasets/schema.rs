@@ -12,8 +12,9 @@
 //!   encoding even in small files);
 //! - else `Text`.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::io::{self, Read};
+use std::time::{Duration, Instant};
 
 use super::DatasetConfig;
 use super::cell::{Cell, classify, trim};
@@ -45,7 +46,7 @@ pub fn check_and_infer(bytes: &[u8], config: &DatasetConfig) -> Result<(DatasetS
 
 /// [`check_and_infer`] of a file read from `source` as it arrives: the delimiter is sniffed from
 /// its first [`SAMPLE_BYTES`], and what is held besides the statistics is a read buffer.
-pub(crate) fn profile(source: impl Read, config: &DatasetConfig) -> Result<(DatasetSchema, u64)> {
+pub(crate) fn profile(source: impl Read + Send, config: &DatasetConfig) -> Result<(DatasetSchema, u64)> {
     let mut text = TextReader::new(source);
     let (head, whole) = text.sample(SAMPLE_BYTES)?;
     let delimiter = sniff_delimiter(&head, whole, None);
@@ -56,30 +57,29 @@ pub(crate) fn profile(source: impl Read, config: &DatasetConfig) -> Result<(Data
     )?;
     let mut columns: Vec<ColumnStatsBuilder> =
         rows.header().iter().map(|_| ColumnStatsBuilder::default()).collect();
-    let mut batch: Vec<(RowAt, csv::StringRecord)> = Vec::with_capacity(BATCH_ROWS);
-    let mut filled = 0;
-    loop {
-        let done = match rows.next_row()? {
-            Some((at, record)) => {
-                match batch.get_mut(filled) {
-                    Some(row) => {
-                        row.0 = at;
-                        row.1.clone_from(record);
-                    }
-                    None => batch.push((at, record.clone())),
-                }
-                filled += 1;
-                false
-            }
-            None => true,
-        };
-        if done || filled == BATCH_ROWS {
-            add_rows(&mut columns, &batch[..filled]);
-            filled = 0;
-        }
-        if done {
-            break;
-        }
+    // Two threads: one reads the next batch of rows and adds the first `split.at` columns of
+    // the current one, the other adds the rest; `split` moves so both take as long.
+    let mut current = Batch::default();
+    let mut next = Batch::default();
+    current.fill(&mut rows)?;
+    let mut split = Split::new(columns.len());
+    while !current.rows().is_empty() {
+        let (left, right) = columns.split_at_mut(split.at);
+        let ((read, reading), adding) = rayon::join(
+            || {
+                let started = Instant::now();
+                add_rows(left, 0, current.rows());
+                (next.fill(&mut rows), started.elapsed())
+            },
+            || {
+                let started = Instant::now();
+                add_rows(right, split.at, current.rows());
+                started.elapsed()
+            },
+        );
+        read?;
+        split.balance(reading, adding);
+        std::mem::swap(&mut current, &mut next);
     }
     let row_count = rows.rows_read();
     if row_count == 0 {
@@ -94,31 +94,128 @@ pub(crate) fn profile(source: impl Read, config: &DatasetConfig) -> Result<(Data
     Ok((DatasetSchema { delimiter: char::from(delimiter), columns }, row_count))
 }
 
-/// Rows read before their cells are added to the statistics, two threads taking half the
-/// columns each.
-const BATCH_ROWS: usize = 256;
+/// Rows read before their cells are added to the statistics.
+const BATCH_ROWS: usize = 128;
 
-/// Adds `rows` to the statistics of `columns`; the two halves of the columns on two threads.
-fn add_rows(columns: &mut [ColumnStatsBuilder], rows: &[(RowAt, csv::StringRecord)]) {
-    fn add(columns: &mut [ColumnStatsBuilder], first: usize, rows: &[(RowAt, csv::StringRecord)]) {
-        for (at, record) in rows {
-            for (index, column) in (first..).zip(columns.iter_mut()) {
-                column.add(record.get(index).unwrap_or_default(), *at);
-            }
-        }
-    }
-    let half = columns.len() / 2;
-    if half == 0 {
-        add(columns, 0, rows);
-        return;
-    }
-    let (left, right) = columns.split_at_mut(half);
-    rayon::join(|| add(left, 0, rows), || add(right, half, rows));
+/// Rows read from a file, with their positions; the records are reused from batch to batch.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<(RowAt, csv::StringRecord)>,
+    len: usize,
 }
 
-/// Distinct values and their counts. Hashing is a large part of a profile's time, and the map
-/// holds at most `CATEGORY_LIMIT` values, so a fast (randomly seeded) hash is enough.
-type Values = HashMap<String, u64, foldhash::fast::RandomState>;
+impl Batch {
+    /// Reads up to [`BATCH_ROWS`] rows, fewer at the end of the file.
+    fn fill<R: Read>(&mut self, source: &mut CheckedRows<R>) -> Result<()> {
+        self.len = 0;
+        while self.len < BATCH_ROWS {
+            let Some((at, record)) = source.next_row()? else { break };
+            match self.rows.get_mut(self.len) {
+                Some(row) => {
+                    row.0 = at;
+                    row.1.clone_from(record);
+                }
+                None => self.rows.push((at, record.clone())),
+            }
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    fn rows(&self) -> &[(RowAt, csv::StringRecord)] {
+        &self.rows[..self.len]
+    }
+}
+
+/// Where the columns are cut between the thread that also reads and the one that only adds.
+struct Split {
+    at: usize,
+    columns: usize,
+}
+
+impl Split {
+    fn new(columns: usize) -> Self {
+        Self { at: columns / 2, columns }
+    }
+
+    /// Moves the cut towards where both threads would take as long, from how long each took.
+    fn balance(&mut self, reading: Duration, adding: Duration) {
+        let others = self.columns - self.at;
+        if others == 0 || self.columns < 2 {
+            self.at = self.columns.saturating_sub(1);
+            return;
+        }
+        let per_column = adding.as_secs_f64() / others as f64;
+        if per_column <= 0.0 {
+            return;
+        }
+        let read = (reading.as_secs_f64() - per_column * self.at as f64).max(0.0);
+        // reading side: read + c x per_column; other side: (columns - c) x per_column.
+        let ideal = (self.columns as f64 * per_column - read) / (2.0 * per_column);
+        let ideal = ideal.clamp(0.0, (self.columns - 1) as f64);
+        // Smoothed: one slow batch (a page fault, another process) barely moves it.
+        self.at = ((self.at as f64 * 3.0 + ideal) / 4.0).round() as usize;
+    }
+}
+
+/// Adds `rows` to the statistics of `columns`, the columns of the file from `first` on.
+fn add_rows(columns: &mut [ColumnStatsBuilder], first: usize, rows: &[(RowAt, csv::StringRecord)]) {
+    for (at, record) in rows {
+        for (index, column) in (first..).zip(columns.iter_mut()) {
+            column.add(record.get(index).unwrap_or_default(), *at);
+        }
+    }
+}
+
+/// A column's distinct values and their counts, at most `CATEGORY_LIMIT` of them.
+///
+/// The values are kept end to end in one string and the table holds where each is, with its
+/// hash: a profile adds a value per cell of the first rows, and a `HashMap<String, _>` spent more
+/// time allocating keys and rehashing them as it grew than everything else in those rows.
+#[derive(Debug, Default)]
+struct Values {
+    table: hashbrown::HashTable<Value>,
+    text: String,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// One distinct value: `text[start..end]`, its hash and how often it was seen.
+#[derive(Debug)]
+struct Value {
+    hash: u64,
+    start: usize,
+    end: usize,
+    count: u64,
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Counts `value`; `false` when it is new and the table has `CATEGORY_LIMIT` values already.
+    fn add(&mut self, value: &str) -> bool {
+        let hash = self.hasher.hash_one(value);
+        let text = &self.text;
+        if let Some(seen) = self.table.find_mut(hash, |v| &text[v.start..v.end] == value) {
+            seen.count += 1;
+            return true;
+        }
+        if self.table.len() as u64 >= CATEGORY_LIMIT {
+            return false;
+        }
+        let start = self.text.len();
+        self.text.push_str(value);
+        let entry = Value { hash, start, end: self.text.len(), count: 1 };
+        self.table.insert_unique(hash, entry, |v| v.hash);
+        true
+    }
+
+    /// The values and their counts, in no particular order.
+    fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.table.iter().map(|v| (&self.text[v.start..v.end], v.count))
+    }
+}
 
 /// One column's running statistics.
 #[derive(Debug)]
@@ -189,11 +286,7 @@ impl ColumnStatsBuilder {
         if self.many_values {
             return;
         }
-        if let Some(count) = self.values.get_mut(value) {
-            *count += 1;
-        } else if (self.values.len() as u64) < CATEGORY_LIMIT {
-            self.values.insert(value.to_owned(), 1);
-        } else {
+        if !self.values.add(value) {
             self.many_values = true;
             self.values = Values::default();
         }
@@ -206,7 +299,10 @@ impl ColumnStatsBuilder {
         self.m2 += delta * (x - self.mean);
         self.min = self.min.min(x);
         self.max = self.max.max(x);
-        self.integers &= x.fract() == 0.0;
+        // `fract` is a libm call on a baseline x86-64 build: skipped once the answer is known.
+        if self.integers && x.fract() != 0.0 {
+            self.integers = false;
+        }
     }
 
     fn finish(self, header: &[String], index: usize, rows: u64) -> Result<ColumnSchema> {
@@ -242,9 +338,9 @@ impl ColumnStatsBuilder {
         }
         let distinct = distinct_text;
         let (kind, stats) = if distinct <= 1 {
-            (ColumnKind::Constant, categories(self.values))
+            (ColumnKind::Constant, categories(&self.values))
         } else if distinct <= CATEGORY_LIMIT && distinct <= SMALL_CATEGORY_COUNT.max(present / 2) {
-            (ColumnKind::Categorical, categories(self.values))
+            (ColumnKind::Categorical, categories(&self.values))
         } else {
             (ColumnKind::Text, ColumnStats::Text { max_length: self.max_chars })
         };
@@ -263,9 +359,11 @@ fn column(
 }
 
 /// Categories, most frequent first, ties by value.
-fn categories(values: Values) -> ColumnStats {
-    let mut categories: Vec<CategoryCount> =
-        values.into_iter().map(|(value, count)| CategoryCount { value, count }).collect();
+fn categories(values: &Values) -> ColumnStats {
+    let mut categories: Vec<CategoryCount> = values
+        .iter()
+        .map(|(value, count)| CategoryCount { value: value.to_owned(), count })
+        .collect();
     categories.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     ColumnStats::Categories { categories }
 }
@@ -275,7 +373,7 @@ fn categories(values: Values) -> ColumnStats {
 fn numeric_counts(values: &Values) -> Vec<CategoryCount> {
     let mut numbers: Vec<(f64, u64)> = values
         .iter()
-        .filter_map(|(text, count)| text.parse::<f64>().ok().map(|x| (x + 0.0, *count)))
+        .filter_map(|(text, count)| text.parse::<f64>().ok().map(|x| (x + 0.0, count)))
         .collect();
     numbers.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut merged: Vec<(f64, u64)> = Vec::with_capacity(numbers.len());
