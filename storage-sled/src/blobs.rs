@@ -17,6 +17,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// file system.
 const TMP_DIR: &str = ".tmp";
 
+/// A put syncs what it has written whenever this much more has arrived (see `put`).
+const EARLY_SYNC_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Bytes per chunk of a blob read.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -117,11 +120,28 @@ impl BlobStore for FileBlobStore {
         let mut file = create_private_file(&tmp_path).await.map_err(io_error)?;
         let tmp = TempFile { path: Some(tmp_path.clone()) };
         let mut size = 0u64;
+        let mut unsynced = 0u64;
+        let mut syncing: Option<tokio::task::JoinHandle<std::io::Result<()>>> = None;
         while let Some(chunk) = data.next().await {
             // An error from the stream drops `tmp`, which deletes the partial file.
             let chunk: Bytes = chunk?;
             file.write_all(&chunk).await.map_err(io_error)?;
             size += chunk.len() as u64;
+            unsynced += chunk.len() as u64;
+            // A large blob goes to the disk while it arrives, not all at the final sync: the
+            // data written so far is synced in the background while writing goes on.
+            if unsynced >= EARLY_SYNC_BYTES && syncing.as_ref().is_none_or(|s| s.is_finished()) {
+                if let Some(synced) = syncing.take() {
+                    synced.await.map_err(Error::internal)?.map_err(io_error)?;
+                }
+                file.flush().await.map_err(io_error)?;
+                let early = file.try_clone().await.map_err(io_error)?.into_std().await;
+                syncing = Some(tokio::task::spawn_blocking(move || early.sync_data()));
+                unsynced = 0;
+            }
+        }
+        if let Some(synced) = syncing.take() {
+            synced.await.map_err(Error::internal)?.map_err(io_error)?;
         }
         file.flush().await.map_err(io_error)?;
         file.sync_all().await.map_err(io_error)?;

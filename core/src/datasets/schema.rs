@@ -46,7 +46,10 @@ pub fn check_and_infer(bytes: &[u8], config: &DatasetConfig) -> Result<(DatasetS
 
 /// [`check_and_infer`] of a file read from `source` as it arrives: the delimiter is sniffed from
 /// its first [`SAMPLE_BYTES`], and what is held besides the statistics is a read buffer.
-pub(crate) fn profile(source: impl Read + Send, config: &DatasetConfig) -> Result<(DatasetSchema, u64)> {
+pub(crate) fn profile(
+    source: impl Read + Send,
+    config: &DatasetConfig,
+) -> Result<(DatasetSchema, u64)> {
     let mut text = TextReader::new(source);
     let (head, whole) = text.sample(SAMPLE_BYTES)?;
     let delimiter = sniff_delimiter(&head, whole, None);
