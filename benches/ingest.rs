@@ -10,13 +10,16 @@
 //!
 //! `PEERDATA` is the directory `peers/gen_data.py` writes; without it the bench draws a file of
 //! the same shape (20,000 x 784 pixels + label) from a fixed seed into a temporary directory.
-//! Peak RSS of the bench process is printed at the end.
+//! Last, a generated CSV of `INGEST_RSS_MIB` MiB (default 1,024) is uploaded as a stream once, and
+//! the growth of the process's resident memory during it is printed. Peak RSS of the bench
+//! process is printed at the end.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::StreamExt;
 use modelyard::core::datasets::{DatasetConfig, check_and_infer};
@@ -49,6 +52,46 @@ fn csv_file(scratch: &Path) -> PathBuf {
     }
     out.flush().unwrap();
     path
+}
+
+/// A field of `/proc/self/status`, in KiB.
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A CSV of about `bytes` (50 columns: 49 numbers, a 5-class label) made chunk by chunk as it is
+/// read, and its number of data rows.
+fn generated_csv(bytes: u64) -> (modelyard::core::ByteStream, u64) {
+    const COLUMNS: usize = 50;
+    let mut header: Vec<String> = (1..COLUMNS).map(|i| format!("x{i}")).collect();
+    header.push("label".into());
+    let row_bytes = (COLUMNS - 1) as u64 * 9 + 2;
+    let rows = bytes / row_bytes;
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut left = rows;
+    let head = Bytes::from(format!("{}\n", header.join(",")));
+    let body = std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let mut chunk = String::with_capacity(256 * 1024 + 512);
+        while left > 0 && chunk.len() < 256 * 1024 {
+            for _ in 1..COLUMNS {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let sign = if state & 1 == 0 { '-' } else { '0' };
+                chunk.push_str(&format!("{sign}.{:06},", (state >> 8) % 1_000_000));
+            }
+            chunk.push_str(&format!("{}\n", state % 5));
+            left -= 1;
+        }
+        Some(Bytes::from(chunk))
+    });
+    let chunks = futures::stream::iter(std::iter::once(head).chain(body).map(Ok));
+    (chunks.boxed(), rows)
 }
 
 fn bench_ingest(c: &mut Criterion) {
@@ -106,6 +149,32 @@ fn bench_ingest(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    // Memory: a generated file of INGEST_RSS_MIB (default 1,024) MiB, uploaded as a stream.
+    let mib: u64 =
+        std::env::var("INGEST_RSS_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let (stream, rows) = generated_csv(mib << 20);
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = status_kib("VmRSS:");
+    let started = Instant::now();
+    let dataset = session
+        .upload_dataset(
+            "generated",
+            Upload::Stream { filename: "generated.csv".into(), data: stream },
+        )
+        .unwrap();
+    let took = started.elapsed();
+    let peak = status_kib("VmHWM:");
+    assert_eq!(dataset.row_count, rows);
+    eprintln!(
+        "upload of a {mib} MiB stream ({rows} rows x 50 columns): {:.1} s = {:.0} MiB/s; RSS {} MiB before, peak {} MiB: +{} MiB",
+        took.as_secs_f64(),
+        mib as f64 / took.as_secs_f64(),
+        before >> 10,
+        peak >> 10,
+        (peak.saturating_sub(before)) >> 10
+    );
+    session.delete_dataset(dataset.id).unwrap();
 
     if let Ok(status) = std::fs::read_to_string("/proc/self/status")
         && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM"))

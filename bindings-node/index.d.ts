@@ -254,6 +254,7 @@ export interface OpenOptions {
   maxRows?: number
   quotaBytesPerUser?: number
   quotaFilesPerUser?: number
+  maxConcurrentUploadsPerUser?: number
   previewMaxRows?: number
   cacheKeyPrefix?: string
   userCacheTtlSecs?: number

@@ -247,3 +247,46 @@ async fn user_b_cannot_reach_user_a_dataset() {
     assert!(f.service.list(bob).await.unwrap().is_empty());
     assert!(f.service.get(ada, dataset.id).await.is_ok());
 }
+
+/// An upload whose body is sent by the test, chunk by chunk.
+fn open_body() -> (tokio::sync::mpsc::Sender<modelyard::Result<Bytes>>, ByteStream) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    (tx, stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())
+}
+
+#[tokio::test]
+async fn each_user_has_at_most_the_configured_uploads_under_way() {
+    let f =
+        fixture(DatasetConfig { max_concurrent_uploads_per_user: 2, ..DatasetConfig::default() });
+    let ada = UserId::new();
+    let (first_tx, first) = open_body();
+    let (second_tx, second) = open_body();
+    let first = tokio::spawn({
+        let service = f.service.clone();
+        async move { service.upload(ada, "first", "x.csv", first).await }
+    });
+    let second = tokio::spawn({
+        let service = f.service.clone();
+        async move { service.upload(ada, "second", "x.csv", second).await }
+    });
+    first_tx.send(Ok(Bytes::from_static(b"a,b\n"))).await.unwrap();
+    second_tx.send(Ok(Bytes::from_static(b"a,b\n"))).await.unwrap();
+    // Both are reading their bodies now: a third is refused, naming the limit, and stores nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let err = f.service.upload(ada, "third", "x.csv", body(b"a,b\n1,2\n")).await.unwrap_err();
+    assert_eq!(err.code(), "CONFLICT", "{err}");
+    assert!(err.to_string().contains("2 uploads under way"), "{err}");
+    // Another user is not held up.
+    f.service.upload(UserId::new(), "other", "x.csv", body(b"a,b\n1,2\n")).await.unwrap();
+
+    // An upload that ends, well or not, frees its place.
+    first_tx.send(Ok(Bytes::from_static(b"1,2\n"))).await.unwrap();
+    drop(first_tx);
+    first.await.unwrap().unwrap();
+    f.service.upload(ada, "third", "x.csv", body(b"a,b\n1,2\n")).await.unwrap();
+    second.abort();
+    let _ = second.await;
+    drop(second_tx);
+    f.service.upload(ada, "fourth", "x.csv", body(b"a,b\n1,2\n")).await.unwrap();
+    assert_eq!(f.service.list(ada).await.unwrap().len(), 3);
+}

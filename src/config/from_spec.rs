@@ -146,6 +146,11 @@ fn datasets(spec: &ConfigSpec) -> Result<DatasetConfig> {
             .unwrap_or(defaults.quota_bytes_per_user),
         quota_files_per_user: at_least_one("quota_files_per_user", spec.quota_files_per_user)?
             .unwrap_or(defaults.quota_files_per_user),
+        max_concurrent_uploads_per_user: at_least_one(
+            "max_concurrent_uploads_per_user",
+            spec.max_concurrent_uploads_per_user,
+        )?
+        .unwrap_or(defaults.max_concurrent_uploads_per_user),
         preview_max_rows: at_least_one("preview_max_rows", spec.preview_max_rows)?
             .unwrap_or(defaults.preview_max_rows),
     })

@@ -29,6 +29,7 @@ pub(super) const KEYS: &[(&str, &str)] = &[
     ("max_rows", "a whole number, at least 1"),
     ("quota_bytes_per_user", "a whole number of bytes, at least 1"),
     ("quota_files_per_user", "a whole number, at least 1"),
+    ("max_concurrent_uploads_per_user", "a whole number, at least 1"),
     ("preview_max_rows", "a whole number, at least 1"),
     ("cache_key_prefix", "a string"),
     ("user_cache_ttl_secs", "a number of seconds above 0"),

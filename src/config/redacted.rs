@@ -151,6 +151,7 @@ impl fmt::Debug for ConfigSpec {
             max_rows,
             quota_bytes_per_user,
             quota_files_per_user,
+            max_concurrent_uploads_per_user,
             preview_max_rows,
             cache_key_prefix,
             user_cache_ttl_secs,
@@ -186,6 +187,7 @@ impl fmt::Debug for ConfigSpec {
             .field("max_rows", max_rows)
             .field("quota_bytes_per_user", quota_bytes_per_user)
             .field("quota_files_per_user", quota_files_per_user)
+            .field("max_concurrent_uploads_per_user", max_concurrent_uploads_per_user)
             .field("preview_max_rows", preview_max_rows)
             .field("cache_key_prefix", cache_key_prefix)
             .field("user_cache_ttl_secs", user_cache_ttl_secs)

@@ -49,7 +49,7 @@ pub struct ConfigSpec {
     /// Memory for trained models kept loaded between predictions, in bytes (default 256 MiB;
     /// 0 reads the model's files on every call).
     pub loaded_models_bytes: Option<u64>,
-    /// Largest dataset upload in bytes (default 100 MiB).
+    /// Largest dataset upload in bytes (default 2 GiB).
     pub max_upload_bytes: Option<u64>,
     /// Most columns of a dataset (default 2 000).
     pub max_columns: Option<usize>,
@@ -57,10 +57,12 @@ pub struct ConfigSpec {
     pub max_field_bytes: Option<usize>,
     /// Most data rows of a dataset (default: no limit besides the size).
     pub max_rows: Option<u64>,
-    /// Total dataset bytes one user may keep (default 1 GiB).
+    /// Total dataset bytes one user may keep (default 4 GiB).
     pub quota_bytes_per_user: Option<u64>,
     /// Datasets one user may keep (default 200).
     pub quota_files_per_user: Option<u64>,
+    /// Uploads one user may have under way at once, per process (default 2).
+    pub max_concurrent_uploads_per_user: Option<u32>,
     /// Most rows a preview returns (default 1 000).
     pub preview_max_rows: Option<usize>,
     /// Prefix of every read-through cache key (default empty).

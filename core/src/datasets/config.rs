@@ -3,7 +3,8 @@
 /// Limits applied to uploads and to CSV bodies; passing any of them is the user's error, never a crash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetConfig {
-    /// Largest file accepted, in bytes; reading stops as soon as it is passed (default 100 MiB).
+    /// Largest file accepted, in bytes; reading stops as soon as it is passed (default 2 GiB:
+    /// an upload is streamed, so the limit bounds disk use, not memory).
     pub max_upload_bytes: u64,
     /// Most columns a file may have (default 2 000).
     pub max_columns: usize,
@@ -11,10 +12,13 @@ pub struct DatasetConfig {
     pub max_field_bytes: usize,
     /// Most data rows a file may have; `None` leaves only the size limit (the default).
     pub max_rows: Option<u64>,
-    /// Total size of the datasets one user may keep, in bytes (default 1 GiB).
+    /// Total size of the datasets one user may keep, in bytes (default 4 GiB: two files of the
+    /// largest size).
     pub quota_bytes_per_user: u64,
     /// Number of datasets one user may keep (default 200).
     pub quota_files_per_user: u64,
+    /// Uploads one user may have under way at once, in this process (default 2).
+    pub max_concurrent_uploads_per_user: u32,
     /// Most rows a preview returns; larger requests are clamped (default 1 000).
     pub preview_max_rows: usize,
 }
@@ -22,12 +26,13 @@ pub struct DatasetConfig {
 impl Default for DatasetConfig {
     fn default() -> Self {
         Self {
-            max_upload_bytes: 100 * 1024 * 1024,
+            max_upload_bytes: 2 * 1024 * 1024 * 1024,
             max_columns: 2_000,
             max_field_bytes: 64 * 1024,
             max_rows: None,
-            quota_bytes_per_user: 1024 * 1024 * 1024,
+            quota_bytes_per_user: 4 * 1024 * 1024 * 1024,
             quota_files_per_user: 200,
+            max_concurrent_uploads_per_user: 2,
             preview_max_rows: 1_000,
         }
     }

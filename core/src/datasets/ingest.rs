@@ -427,6 +427,51 @@ mod tests {
         }
     }
 
+    /// Runs [`pump`] over `chunks` with `limit`; its result and what the profile was handed.
+    async fn pumped(chunks: ByteStream, limit: u64) -> (Result<()>, Vec<Result<Bytes, Stop>>) {
+        let (to_profile, mut profile) = mpsc::channel(64);
+        let (to_store, mut store) = mpsc::channel(64);
+        let too_large = || Error::PayloadTooLarge("too big".into());
+        let result = pump(chunks, limit, too_large, to_profile, &to_store).await;
+        drop(to_store);
+        let mut handed = Vec::new();
+        while let Some(chunk) = profile.recv().await {
+            handed.push(chunk);
+        }
+        while store.recv().await.is_some() {}
+        (result, handed)
+    }
+
+    #[tokio::test]
+    async fn reading_stops_at_the_chunk_that_crosses_the_limit() {
+        // Whatever comes after the third chunk must never be polled: an endless stream would
+        // otherwise hang here.
+        let three = futures::stream::iter([b"ab", b"cd", b"ef"].map(|c| Ok(Bytes::from_static(c))));
+        let never = futures::stream::poll_fn(|_| -> std::task::Poll<Option<Result<Bytes>>> {
+            panic!("read past the limit")
+        });
+        let (result, handed) = pumped(three.chain(never).boxed(), 5).await;
+        assert_eq!(result.unwrap_err().code(), "PAYLOAD_TOO_LARGE");
+        // The profile is told to stop, so it cannot mistake the cut file for a whole one.
+        assert!(matches!(handed.last(), Some(Err(Stop))), "{handed:?}");
+    }
+
+    #[tokio::test]
+    async fn small_chunks_are_gathered_and_a_stream_error_is_passed_on() {
+        let chunks =
+            futures::stream::iter(std::iter::repeat_n(Ok(Bytes::from_static(b"a,b\n")), 3)).boxed();
+        let (result, handed) = pumped(chunks, 100).await;
+        result.unwrap();
+        assert_eq!(handed.len(), 1);
+        assert!(matches!(&handed[0], Ok(chunk) if chunk.as_ref() == b"a,b\na,b\na,b\n"));
+
+        let failing =
+            futures::stream::iter([Ok(Bytes::from_static(b"a")), Err(Error::unavailable("gone"))]);
+        let (result, handed) = pumped(failing.boxed(), 10).await;
+        assert_eq!(result.unwrap_err().code(), "UNAVAILABLE");
+        assert!(matches!(handed.last(), Some(Err(Stop))));
+    }
+
     #[test]
     fn the_reader_applies_the_whole_file_rules_however_the_file_is_cut() {
         let cases: [&[u8]; 9] = [

@@ -3,7 +3,8 @@
 //!
 //! Upload rules, in the order they are applied (nothing is stored by a rejected upload):
 //! 1. the name is 1..=200 characters without control or format characters;
-//! 2. the user is under the quota of files (`Conflict`) and of bytes (`PayloadTooLarge`);
+//! 2. the user has fewer than `max_concurrent_uploads_per_user` uploads under way in this process
+//!    and is under the quota of files (`Conflict`) and of bytes (`PayloadTooLarge`);
 //! 3. the body is read as it arrives, up to `max_upload_bytes` (or what is left of the quota) and
 //!    no further, into the blob store and through the checks at once, so memory holds a few
 //!    chunks, never the file;
@@ -38,7 +39,8 @@ pub use rows::MAX_COLUMN_NAME_CHARS;
 pub use schema::{check_and_infer, infer_schema};
 pub use table::{parse_table, parse_table_columns, refuse_missing, table_from_rows};
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -57,6 +59,7 @@ pub struct DatasetService {
     models: Arc<dyn RecordStore<Model>>,
     blobs: Arc<dyn BlobStore>,
     config: DatasetConfig,
+    uploading: Arc<Mutex<HashMap<UserId, u32>>>,
 }
 
 impl DatasetService {
@@ -68,7 +71,7 @@ impl DatasetService {
         blobs: Arc<dyn BlobStore>,
         config: DatasetConfig,
     ) -> Self {
-        Self { datasets, models, blobs, config }
+        Self { datasets, models, blobs, config, uploading: Arc::default() }
     }
 
     /// A service over a deployment's stores.
@@ -93,6 +96,7 @@ impl DatasetService {
     ) -> Result<Dataset> {
         let name = validate_dataset_name(name)?;
         let original_filename = sanitize_filename(filename);
+        let _slot = self.upload_slot(owner)?;
         let limit = self.upload_room(owner).await?;
         let max = self.config.max_upload_bytes;
         let too_large = || {
@@ -131,6 +135,21 @@ impl DatasetService {
         self.datasets.insert(&dataset).await?;
         pending.keep();
         Ok(dataset)
+    }
+
+    /// One of the owner's `max_concurrent_uploads_per_user` upload slots, held until the upload
+    /// ends; `Conflict` when all are taken.
+    fn upload_slot(&self, owner: UserId) -> Result<UploadSlot> {
+        let mut uploading = self.uploading.lock().unwrap_or_else(PoisonError::into_inner);
+        let under_way = uploading.entry(owner).or_insert(0);
+        let most = self.config.max_concurrent_uploads_per_user;
+        if *under_way >= most {
+            return Err(Error::Conflict(format!(
+                "you have {most} uploads under way, the most allowed at once; wait for one to finish"
+            )));
+        }
+        *under_way += 1;
+        Ok(UploadSlot { uploading: self.uploading.clone(), owner })
     }
 
     /// How many bytes the owner's next upload may have: the size limit or what is left of the
@@ -243,6 +262,24 @@ impl DatasetService {
     async fn forget_blob(&self, key: &BlobKey) {
         if let Err(err) = self.blobs.delete(key).await {
             tracing::warn!(%err, %key, "orphaned dataset blob");
+        }
+    }
+}
+
+/// An upload under way, counted against its owner until dropped.
+struct UploadSlot {
+    uploading: Arc<Mutex<HashMap<UserId, u32>>>,
+    owner: UserId,
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut uploading = self.uploading.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(under_way) = uploading.get_mut(&self.owner) {
+            *under_way = under_way.saturating_sub(1);
+            if *under_way == 0 {
+                uploading.remove(&self.owner);
+            }
         }
     }
 }

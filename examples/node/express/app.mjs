@@ -1,6 +1,9 @@
 // The original platform's Express routes on the modelyard addon. Each handler is one addon call
 // plus HTTP: the rules (validation, ownership, quotas, training) live in the library. Express 5
 // hands a rejected handler's error to the error middleware at the end.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import express from 'express'
 import multer from 'multer'
 
@@ -43,11 +46,33 @@ async function sse(req, res, events, type) {
   }
 }
 
-export function createApp(yard, { maxUploadBytes = 100 * 1024 * 1024 } = {}) {
+/** A file name safe to create in a directory of its own: the original one's letters, digits,
+ * dots, dashes and underscores (the library records its own sanitised copy). */
+function spoolName(original) {
+  const name = String(original ?? '').replace(/[^A-Za-z0-9._-]/g, '_').slice(-200)
+  return /^\.*$/.test(name) ? 'upload.csv' : name
+}
+
+/** Spools each upload to a file in a private (0700) temporary directory of its own, removed
+ * when the response is done: memory holds multer's buffers, never the file. */
+function spooled() {
+  return async (req, res, next) => {
+    req.spool = await mkdtemp(join(tmpdir(), 'modelyard-upload-'))
+    res.on('close', () => rm(req.spool, { recursive: true, force: true }))
+    next()
+  }
+}
+
+export function createApp(yard, { maxUploadBytes = 2 * 1024 * 1024 * 1024 } = {}) {
   const app = express()
   app.use(express.json({ limit: '1mb' }))
-  // Uploads stay in memory up to the limit and go to the library as one Buffer.
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: maxUploadBytes } })
+  // Uploads are streamed to a spool file, then from it through the library, which checks and
+  // profiles the file as it reads it into its blob store.
+  const storage = multer.diskStorage({
+    destination: (req, file, done) => done(null, req.spool),
+    filename: (req, file, done) => done(null, spoolName(file.originalname)),
+  })
+  const upload = multer({ storage, limits: { fileSize: maxUploadBytes, files: 1 } })
 
   /** JWT bearer middleware: the library checks the token (signature, expiry, revocation). */
   const signedIn = async (req, res, next) => {
@@ -78,10 +103,10 @@ export function createApp(yard, { maxUploadBytes = 100 * 1024 * 1024 } = {}) {
   })
 
   // /api/data
-  api.post('/data', signedIn, upload.single('file'), async (req, res) => {
+  api.post('/data', signedIn, spooled(), upload.single('file'), async (req, res) => {
     if (!req.file) throw Object.assign(new Error('a CSV file is required'), { code: 'VALIDATION', field: 'file' })
     const name = req.body?.name || req.file.originalname.replace(/\.[^.]*$/, '')
-    res.status(201).json({ dataset: await req.session.uploadDataset(name, req.file.buffer) })
+    res.status(201).json({ dataset: await req.session.uploadDataset(name, req.file.path) })
   })
   api.get('/data', signedIn, async (req, res) => {
     res.json({ datasets: await req.session.datasets() })

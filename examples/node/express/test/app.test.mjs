@@ -2,7 +2,7 @@
 // live Server-Sent Events, predict, download, notifications, and one user never reaching
 // another's work.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -87,10 +87,16 @@ test('register, upload, train with live events, predict, evaluate, download', as
   const me = await call('GET', '/api/auth/me', { token })
   assert.equal(me.body.user.username, 'ada')
 
+  const spools = () => readdirSync(tmpdir()).filter((name) => name.startsWith('modelyard-upload-')).length
+  const spooledBefore = spools()
   const uploaded = await call('POST', '/api/data', { token, form: irisForm('iris') })
   assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body))
   const dataset = uploaded.body.dataset
   assert.equal(dataset.rowCount, 150)
+  assert.equal(dataset.originalFilename, 'iris.csv')
+  // The upload went through a spool file, which is gone with the response.
+  await new Promise((later) => setTimeout(later, 50))
+  assert.equal(spools(), spooledBefore)
   const preview = await call('GET', `/api/data/${dataset.id}/preview?limit=2`, { token })
   assert.equal(preview.body.rows.length, 2)
 
