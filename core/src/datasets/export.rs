@@ -6,9 +6,16 @@
 
 use std::borrow::Cow;
 
+use std::io::{self, Read, Write};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
 use super::config::CsvLimits;
+use super::ingest::stored_text;
 use super::rows::CheckedRows;
-use crate::{Error, Result};
+use crate::{ByteStream, Error, Result};
 
 /// `cell`, with a leading `'` if a spreadsheet could run it as a formula.
 pub fn neutralize_cell(cell: &str) -> Cow<'_, str> {
@@ -17,20 +24,99 @@ pub fn neutralize_cell(cell: &str) -> Cow<'_, str> {
     if risky && !plain_number { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
 }
 
-/// Re-writes a stored CSV `text` with the same delimiter, every cell (header included) neutralised.
-pub(crate) fn export_csv(text: &str, delimiter: u8, limits: CsvLimits) -> Result<Vec<u8>> {
-    let mut rows = CheckedRows::open(text, delimiter, limits)?;
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_writer(Vec::with_capacity(text.len() + text.len() / 16));
-    let header: Vec<Cow<'_, str>> = rows.header().iter().map(|h| neutralize_cell(h)).collect();
-    writer.write_record(header.iter().map(|c| c.as_bytes())).map_err(Error::internal)?;
-    while let Some((_, record)) = rows.next_row()? {
-        writer
-            .write_record(record.iter().map(|cell| neutralize_cell(cell).into_owned()))
-            .map_err(Error::internal)?;
+/// Bytes of CSV an export hands on at a time.
+const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
+
+/// A stored CSV file `data` re-written with the same delimiter, every cell (header included)
+/// neutralised, as a stream: a blocking thread reads and writes it a chunk at a time. A failure
+/// midway ends the stream with the error. Must be called within a Tokio runtime.
+pub(crate) fn export_stream(data: ByteStream, delimiter: u8, limits: CsvLimits) -> ByteStream {
+    let text = stored_text(data);
+    let (to_stream, mut chunks) = mpsc::channel::<Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let written =
+            export_csv(text, delimiter, limits, |chunk| to_stream.blocking_send(Ok(chunk)).is_ok());
+        if let Err(err) = written {
+            let _ = to_stream.blocking_send(Err(err));
+        }
+    });
+    futures::stream::poll_fn(move |cx| chunks.poll_recv(cx)).boxed()
+}
+
+/// Re-writes a CSV `text` with the same delimiter, every cell (header included) neutralised,
+/// handing `emit` about [`EXPORT_CHUNK_BYTES`] at a time; stops early when `emit` says `false`.
+pub(crate) fn export_csv(
+    text: impl Read,
+    delimiter: u8,
+    limits: CsvLimits,
+    emit: impl FnMut(Bytes) -> bool,
+) -> Result<()> {
+    let mut rows = CheckedRows::from_reader(text, delimiter, limits)?;
+    let out =
+        Chunks { buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES + 8 * 1024), emit, open: true };
+    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(out);
+    let header: Vec<String> =
+        rows.header().iter().map(|h| neutralize_cell(h).into_owned()).collect();
+    let written: csv::Result<()> = (|| {
+        writer.write_record(header.iter().map(|c| c.as_bytes()))?;
+        while let Some((_, record)) =
+            rows.next_row().map_err(|err| csv::Error::from(io::Error::other(err)))?
+        {
+            writer.write_record(record.iter().map(|cell| neutralize_cell(cell).into_owned()))?;
+        }
+        writer.flush()?;
+        Ok(())
+    })();
+    match written {
+        Ok(()) => {
+            let mut out = writer.into_inner().map_err(|err| Error::internal(err.to_string()))?;
+            if !out.buffer.is_empty() {
+                (out.emit)(Bytes::from(std::mem::take(&mut out.buffer)));
+            }
+            Ok(())
+        }
+        // The reader is gone: nobody wants the rest.
+        Err(_) if !writer.get_ref().open => Ok(()),
+        Err(err) => match err.into_kind() {
+            csv::ErrorKind::Io(io) => {
+                match io.into_inner().map(|inner| inner.downcast::<Error>()) {
+                    Some(Ok(err)) => Err(*err),
+                    Some(Err(other)) => Err(Error::internal(other.to_string())),
+                    None => Err(Error::internal("writing the export")),
+                }
+            }
+            other => Err(Error::internal(format!("{other:?}"))),
+        },
     }
-    writer.into_inner().map_err(Error::internal)
+}
+
+/// Where an export writes: chunks of about [`EXPORT_CHUNK_BYTES`] handed to `emit`.
+struct Chunks<F> {
+    buffer: Vec<u8>,
+    emit: F,
+    /// `false` once `emit` said the reader is gone.
+    open: bool,
+}
+
+impl<F: FnMut(Bytes) -> bool> Write for Chunks<F> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if !self.open {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= EXPORT_CHUNK_BYTES {
+            let chunk = std::mem::replace(
+                &mut self.buffer,
+                Vec::with_capacity(EXPORT_CHUNK_BYTES + 8 * 1024),
+            );
+            self.open = (self.emit)(Bytes::from(chunk));
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -55,7 +141,27 @@ mod tests {
     #[test]
     fn an_export_keeps_the_delimiter_and_neutralises_every_cell() {
         let text = "name;=x\n\"=cmd|' /C calc'!A0\";-1.5\n@a;+2\n";
-        let out = export_csv(text, b';', CsvLimits::default()).unwrap();
+        let mut out = Vec::new();
+        export_csv(text.as_bytes(), b';', CsvLimits::default(), |chunk| {
+            out.extend_from_slice(&chunk);
+            true
+        })
+        .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "name;'=x\n'=cmd|' /C calc'!A0;-1.5\n'@a;+2\n");
+    }
+
+    #[test]
+    fn a_long_export_comes_in_chunks_that_add_up_to_it() {
+        let text = format!("x,y\n{}", "=1,-2\n".repeat(40_000));
+        let mut chunks = Vec::new();
+        export_csv(text.as_bytes(), b',', CsvLimits::default(), |chunk| {
+            chunks.push(chunk);
+            true
+        })
+        .unwrap();
+        assert!(chunks.len() > 2, "{} chunks", chunks.len());
+        assert!(chunks.iter().all(|c| c.len() <= EXPORT_CHUNK_BYTES + 8 * 1024));
+        let whole: Vec<u8> = chunks.concat();
+        assert_eq!(whole, format!("x,y\n{}", "'=1,-2\n".repeat(40_000)).into_bytes());
     }
 }

@@ -145,11 +145,30 @@ async fn hand_on(
     true
 }
 
+/// The text of a stored file read from `data` by a blocking thread (the CSV reader's): a task
+/// hands the chunks over, at most [`CHUNKS_IN_FLIGHT`] ahead, so memory holds a few chunks
+/// whatever the file's size. Must be called within a Tokio runtime.
+pub(crate) fn stored_text(mut data: ByteStream) -> TextReader<ChunkReader> {
+    let (to_reader, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    tokio::spawn(async move {
+        while let Some(chunk) = data.next().await {
+            let failed = chunk.is_err();
+            if let Err(err) = &chunk {
+                tracing::warn!(%err, "reading a stored file");
+            }
+            if to_reader.send(chunk.map_err(|_| Stop)).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    TextReader::new(ChunkReader { chunks, current: Bytes::new(), stopped: Arc::default() })
+}
+
 /// The chunks of an upload as a blocking [`Read`], for the CSV reader on its blocking thread.
 ///
 /// The channel closing is the end of the file; a [`Stop`] is an error the profile cannot get
 /// past, and is remembered so the upload knows the profile's error is not the file's.
-struct ChunkReader {
+pub(crate) struct ChunkReader {
     chunks: mpsc::Receiver<Result<Bytes, Stop>>,
     current: Bytes,
     stopped: Arc<AtomicBool>,
@@ -162,7 +181,7 @@ impl Read for ChunkReader {
                 Some(Ok(chunk)) => self.current = chunk,
                 Some(Err(Stop)) => {
                     self.stopped.store(true, Ordering::Release);
-                    return Err(io::Error::other("the upload stopped"));
+                    return Err(io::Error::other("the file's stream stopped"));
                 }
                 None => return Ok(0),
             }

@@ -42,11 +42,8 @@ pub use table::{parse_table, parse_table_columns, refuse_missing, table_from_row
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
-use futures::StreamExt;
-
 use self::config::CsvLimits;
-use self::ingest::{Ingested, decode_text, ingest};
+use self::ingest::{Ingested, ingest};
 use crate::{
     BlobKey, BlobStore, ByteStream, Dataset, DatasetId, Error, Listed, Model, Page, Preview,
     RecordStore, Result, Stores, Table, UserId, now,
@@ -223,30 +220,24 @@ impl DatasetService {
     }
 
     /// The dataset and its file as CSV, cells that could run as spreadsheet formulas neutralised
-    /// (see [`neutralize_cell`]: plain numbers are kept as they are).
+    /// (see [`neutralize_cell`]: plain numbers are kept as they are), streamed as it is written.
     pub async fn download(&self, owner: UserId, id: DatasetId) -> Result<(Dataset, ByteStream)> {
         let dataset = self.get(owner, id).await?;
-        let bytes = self.blobs.get_bytes(&dataset.blob_key).await?;
         let delimiter = delimiter_of(&dataset)?;
-        let limits = self.limits();
-        let csv = tokio::task::spawn_blocking(move || {
-            export::export_csv(decode_text(&bytes)?, delimiter, limits)
-        })
-        .await
-        .map_err(Error::internal)??;
-        let stream = futures::stream::once(async move { Ok(Bytes::from(csv)) }).boxed();
-        Ok((dataset, stream))
+        let data = self.blobs.get(&dataset.blob_key).await?;
+        Ok((dataset, export::export_stream(data, delimiter, self.limits())))
     }
 
-    /// The dataset read into typed columns with its stored schema.
+    /// The dataset read into typed columns with its stored schema; the file is streamed into
+    /// the table, never held whole.
     pub async fn load_table(&self, owner: UserId, id: DatasetId) -> Result<(Dataset, Table)> {
         let dataset = self.get(owner, id).await?;
-        let bytes = self.blobs.get_bytes(&dataset.blob_key).await?;
         let delimiter = delimiter_of(&dataset)?;
+        let text = ingest::stored_text(self.blobs.get(&dataset.blob_key).await?);
         let limits = self.limits();
         let schema = dataset.schema.clone();
         let table = tokio::task::spawn_blocking(move || {
-            table::read_table(decode_text(&bytes)?, delimiter, &schema, None, limits)
+            table::read_table(text, delimiter, &schema, None, limits)
         })
         .await
         .map_err(Error::internal)??;

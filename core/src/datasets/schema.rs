@@ -14,6 +14,7 @@
 
 use std::hash::BuildHasher;
 use std::io::{self, Read};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::DatasetConfig;
@@ -62,28 +63,7 @@ pub(crate) fn profile(
         rows.header().iter().map(|_| ColumnStatsBuilder::default()).collect();
     // Two threads: one reads the next batch of rows and adds the first `split.at` columns of
     // the current one, the other adds the rest; `split` moves so both take as long.
-    let mut current = Batch::default();
-    let mut next = Batch::default();
-    current.fill(&mut rows)?;
-    let mut split = Split::new(columns.len());
-    while !current.rows().is_empty() {
-        let (left, right) = columns.split_at_mut(split.at);
-        let ((read, reading), adding) = rayon::join(
-            || {
-                let started = Instant::now();
-                add_rows(left, 0, current.rows());
-                (next.fill(&mut rows), started.elapsed())
-            },
-            || {
-                let started = Instant::now();
-                add_rows(right, split.at, current.rows());
-                started.elapsed()
-            },
-        );
-        read?;
-        split.balance(reading, adding);
-        std::mem::swap(&mut current, &mut next);
-    }
+    profiling_threads().install(|| add_all_rows(&mut rows, &mut columns))?;
     let row_count = rows.rows_read();
     if row_count == 0 {
         return Err(Error::validation("file", "the file has a header but no data rows"));
@@ -95,6 +75,49 @@ pub(crate) fn profile(
         .map(|(index, column)| column.finish(header, index, row_count))
         .collect::<Result<Vec<_>>>()?;
     Ok((DatasetSchema { delimiter: char::from(delimiter), columns }, row_count))
+}
+
+/// The threads profiles run on: two, shared by every upload of the process (so concurrent
+/// uploads do not each take two more cores), named `modelyard-profile`.
+fn profiling_threads() -> &'static rayon::ThreadPool {
+    static THREADS: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    THREADS.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .thread_name(|_| "modelyard-profile".into())
+            .build()
+            .unwrap_or_else(|err| panic!("cannot start the profiling threads: {err}"))
+    })
+}
+
+/// Reads every row of `rows` and adds it to the statistics of `columns`.
+fn add_all_rows<R: Read + Send>(
+    rows: &mut CheckedRows<R>,
+    columns: &mut [ColumnStatsBuilder],
+) -> Result<()> {
+    let mut current = Batch::default();
+    let mut next = Batch::default();
+    current.fill(rows)?;
+    let mut split = Split::new(columns.len());
+    while !current.rows().is_empty() {
+        let (left, right) = columns.split_at_mut(split.at);
+        let ((read, reading), adding) = rayon::join(
+            || {
+                let started = Instant::now();
+                add_rows(left, 0, current.rows());
+                (next.fill(rows), started.elapsed())
+            },
+            || {
+                let started = Instant::now();
+                add_rows(right, split.at, current.rows());
+                started.elapsed()
+            },
+        );
+        read?;
+        split.balance(reading, adding);
+        std::mem::swap(&mut current, &mut next);
+    }
+    Ok(())
 }
 
 /// Rows read before their cells are added to the statistics.

@@ -56,18 +56,19 @@ fn parse_csv(bytes: &[u8], schema: &DatasetSchema, wanted: Option<&[String]>) ->
         max_columns: defaults.max_columns.max(schema.columns.len().saturating_mul(2)),
         ..defaults
     };
-    read_table(text, delimiter, schema, wanted, limits)
+    read_table(text.as_bytes(), delimiter, schema, wanted, limits)
 }
 
-/// Reads `text` (already decoded) into a table of the schema's columns, or of `wanted` ones.
+/// Reads `text` (decoded, or a [`super::ingest::TextReader`]) into a table of the schema's
+/// columns, or of `wanted` ones.
 pub(crate) fn read_table(
-    text: &str,
+    text: impl std::io::Read,
     delimiter: u8,
     schema: &DatasetSchema,
     wanted: Option<&[String]>,
     limits: CsvLimits,
 ) -> Result<Table> {
-    let mut rows = CheckedRows::open(text, delimiter, limits)?;
+    let mut rows = CheckedRows::from_reader(text, delimiter, limits)?;
     let header = rows.header().to_vec();
     let selected: Vec<(usize, &ColumnSchema)> = match wanted {
         Some(names) => names
