@@ -62,7 +62,7 @@ pub struct Args {
     /// Origins allowed to call the API from a browser, comma-separated.
     #[arg(long = "cors-origin", env = "MODELYARD_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
-    /// Largest dataset upload, in MiB (default 100).
+    /// Largest dataset upload, in MiB (default 2048).
     #[arg(long, env = "MODELYARD_MAX_UPLOAD_MB")]
     pub max_upload_mb: Option<u64>,
     /// Most parameters a model may have (default 20 million).
