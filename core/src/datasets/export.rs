@@ -55,39 +55,25 @@ pub(crate) fn export_csv(
     let out =
         Chunks { buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES + 8 * 1024), emit, open: true };
     let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(out);
-    let header: Vec<String> =
-        rows.header().iter().map(|h| neutralize_cell(h).into_owned()).collect();
-    let written: csv::Result<()> = (|| {
-        writer.write_record(header.iter().map(|c| c.as_bytes()))?;
-        while let Some((_, record)) =
-            rows.next_row().map_err(|err| csv::Error::from(io::Error::other(err)))?
-        {
-            writer.write_record(record.iter().map(|cell| neutralize_cell(cell).into_owned()))?;
-        }
-        writer.flush()?;
-        Ok(())
-    })();
-    match written {
-        Ok(()) => {
-            let mut out = writer.into_inner().map_err(|err| Error::internal(err.to_string()))?;
-            if !out.buffer.is_empty() {
-                (out.emit)(Bytes::from(std::mem::take(&mut out.buffer)));
-            }
-            Ok(())
-        }
-        // The reader is gone: nobody wants the rest.
-        Err(_) if !writer.get_ref().open => Ok(()),
-        Err(err) => match err.into_kind() {
-            csv::ErrorKind::Io(io) => {
-                match io.into_inner().map(|inner| inner.downcast::<Error>()) {
-                    Some(Ok(err)) => Err(*err),
-                    Some(Err(other)) => Err(Error::internal(other.to_string())),
-                    None => Err(Error::internal("writing the export")),
-                }
-            }
-            other => Err(Error::internal(format!("{other:?}"))),
-        },
+    let header: Vec<Cow<'_, str>> = rows.header().iter().map(|h| neutralize_cell(h)).collect();
+    writer.write_record(header.iter().map(|c| c.as_bytes())).map_err(Error::internal)?;
+    // `Chunks` refuses writes only once `emit` said the reader is gone, which is checked first.
+    while writer.get_ref().open
+        && let Some((_, record)) = rows.next_row()?
+    {
+        writer
+            .write_record(record.iter().map(|cell| neutralize_cell(cell).into_owned()))
+            .map_err(Error::internal)?;
     }
+    if !writer.get_ref().open {
+        return Ok(());
+    }
+    writer.flush().map_err(Error::internal)?;
+    let mut out = writer.into_inner().map_err(|err| Error::internal(err.to_string()))?;
+    if !out.buffer.is_empty() {
+        (out.emit)(Bytes::from(std::mem::take(&mut out.buffer)));
+    }
+    Ok(())
 }
 
 /// Where an export writes: chunks of about [`EXPORT_CHUNK_BYTES`] handed to `emit`.
