@@ -1,6 +1,7 @@
 //! Latency of the store operations per backend on loopback, measured through the store traits by
 //! one function per operation whatever the backend: creating a user and a dataset, reading a
-//! dataset and a model, listing an owner's hundred datasets, appending an epoch to a run.
+//! dataset and a model, listing an owner's hundred datasets, recording an epoch of a run with 10 and with 10,000
+//! epochs before it.
 //!
 //! Sled always runs. MongoDB-wire needs the `mongo` feature and `MODELYARD_BENCH_MONGO_URL` (or
 //! `MODELYARD_TEST_MONGO_URL`). Redis holds no record: with the `redis` feature and
@@ -15,8 +16,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use futures::FutureExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use modelyard_core::cached::{CachePolicy, with_read_through_cache};
 use modelyard_core::testkit::{
     sample_dataset, sample_epoch, sample_model, sample_run, sample_user, unique_email,
@@ -28,8 +29,8 @@ use tokio::runtime::Runtime;
 
 /// Datasets of the owner whose list is measured.
 const LISTED: usize = 100;
-/// Epochs a run's history cycles through, so it stays the size of a typical run.
-const EPOCHS: u32 = 100;
+/// Epochs the epoch-recording bench appends before it starts replacing them.
+const APPENDED: u32 = 1_000;
 /// Time to live of what the bench puts in Redis, so a shared server is left clean.
 const CACHE_TTL: Duration = Duration::from_secs(60);
 
@@ -146,6 +147,7 @@ fn read_through(backend: &Backend, cache: Arc<dyn Cache>) -> Arc<dyn RecordStore
         datasets: backend.datasets.clone(),
         models: backend.models.clone(),
         runs: backend.runs.clone(),
+        history: backend.history.clone(),
         notifications: backend.notifications.clone(),
         blobs: backend.blobs.clone().unwrap(),
         cache,
@@ -210,20 +212,38 @@ fn get_model(
     });
 }
 
-fn append_epoch(group: &mut Group<'_>, rt: &Runtime, backend: &Backend, owner: UserId) {
+/// Records epochs of a run that already has `before` of them, as a worker does after each
+/// epoch: the run's count (one small record) and the epoch's own record. Iterations append
+/// epochs `before + 1 ..= before + APPENDED`, then replace them cyclically; either is one write
+/// of one epoch, whatever the length of the history.
+fn record_epoch(
+    group: &mut Group<'_>,
+    rt: &Runtime,
+    backend: &Backend,
+    owner: UserId,
+    before: u32,
+) {
     let run = sample_run(owner, ModelId::new(), sample_dataset(owner).id);
-    rt.block_on(backend.runs.insert(&run)).unwrap();
-    let mut epoch = 0u32;
-    group.bench_function("update_run_append_epoch", |b| {
+    rt.block_on(async {
+        backend.runs.insert(&run).await.unwrap();
+        let seeded =
+            futures::stream::iter(1..=before).for_each_concurrent(16, |epoch| async move {
+                backend.history.put_epoch(owner, run.id, &sample_epoch(epoch)).await.unwrap();
+            });
+        seeded.await;
+    });
+    let mut appended = 0u32;
+    group.bench_function(format!("record_epoch_after_{before}"), |b| {
         b.to_async(rt).iter(|| {
-            epoch = epoch % EPOCHS + 1;
-            let metrics = sample_epoch(epoch);
+            appended = appended % APPENDED + 1;
+            let metrics = sample_epoch(before + appended);
             async move {
-                let mut append = |r: &mut TrainingRun| {
-                    r.upsert_epoch(metrics.clone());
+                let mut count = |r: &mut TrainingRun| {
+                    r.complete_epoch(metrics.epoch);
                     Ok(())
                 };
-                backend.runs.update(owner, run.id, &mut append).await.unwrap()
+                backend.runs.update(owner, run.id, &mut count).await.unwrap();
+                backend.history.put_epoch(owner, run.id, &metrics).await.unwrap();
             }
         })
     });
@@ -249,7 +269,9 @@ fn records(
         let cached = read_through(&reads.fresh.backend, cache.clone());
         get_model(&mut group, rt, "get_model_read_through_redis", cached.as_ref(), &reads);
     }
-    append_epoch(&mut group, rt, &writes.fresh.backend, writes.owner);
+    for before in [10, 10_000] {
+        record_epoch(&mut group, rt, &writes.fresh.backend, writes.owner, before);
+    }
     group.finish();
     rt.block_on(async {
         writes.fresh.teardown.await;

@@ -224,6 +224,12 @@ export interface ListOptions {
   after?: string
 }
 
+/** One page of a run's history: `after` is the last epoch number of the page before. */
+export interface HistoryOptions {
+  limit?: number
+  after?: number
+}
+
 export interface PredictOptions {
   /** Impute missing feature values as the model learned in training instead of refusing them. */
   allowMissing?: boolean
@@ -342,8 +348,11 @@ export declare class Run {
   get(): Promise<TrainingRun>
   /** Its status now: `queued`, `running`, `completed`, `failed` or `cancelled`. */
   status(): Promise<RunStatus>
-  /** Per-epoch metrics so far. */
-  history(): Promise<EpochMetrics[]>
+  /**
+   * Per-epoch metrics so far, oldest first: all of them, or with `limit` (default 100, at
+   * most 1,000) and/or `after` (the last epoch number of the page before) one page.
+   */
+  history(options?: HistoryOptions): Promise<EpochMetrics[]>
   /**
    * Its history so far, then live epochs and status changes, ending after the final status.
    * Leaving a `for await` loop early releases the stream.

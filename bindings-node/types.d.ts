@@ -224,6 +224,12 @@ export interface ListOptions {
   after?: string
 }
 
+/** One page of a run's history: `after` is the last epoch number of the page before. */
+export interface HistoryOptions {
+  limit?: number
+  after?: number
+}
+
 export interface PredictOptions {
   /** Impute missing feature values as the model learned in training instead of refusing them. */
   allowMissing?: boolean

@@ -40,7 +40,7 @@ pub use modelyard_core::{
     Optimizer, Prediction, Preview, PublicUser, Result, RunId, RunStatus, Task, Timestamp,
     TrainParams, TrainRequest, UserId,
 };
-pub use run::Run;
+pub use run::{HistoryOptions, Run};
 pub use session::{ListOptions, ListPage, Session};
 pub use upload::Upload;
 
@@ -291,6 +291,7 @@ fn fill_defaults(backend: Backend) -> Result<Stores> {
         datasets: backend.datasets,
         models: backend.models,
         runs: backend.runs,
+        history: backend.history,
         notifications: backend.notifications,
         blobs,
         cache: backend.cache.unwrap_or_else(|| Arc::new(defaults::MokaCache::default())),

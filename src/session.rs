@@ -281,7 +281,7 @@ impl Session {
     /// (`epochs_completed` says how far each got; [`Run::history`] has the epochs).
     pub async fn runs(&self) -> Result<Vec<TrainingRun>> {
         let runs = self.yard.inner.training.list(self.owner().await?).await?;
-        Ok(runs.into_iter().map(TrainingRun::listed).collect())
+        Ok(runs.into_iter().map(TrainingRun::from).collect())
     }
 
     /// The user's runs as a binding's list call asks for them: all, or one page (see
@@ -299,10 +299,7 @@ impl Session {
     ) -> Result<ListPage<TrainingRun, RunId>> {
         let page = Page::requested(limit, after)?;
         let owner = self.owner().await?;
-        Ok(ListPage::of(
-            self.yard.inner.training.list_page(owner, page).await?,
-            TrainingRun::listed,
-        ))
+        Ok(ListPage::of(self.yard.inner.training.list_page(owner, page).await?, TrainingRun::from))
     }
 
     /// Deletes one of the user's finished runs; a queued or running run is a `Conflict`

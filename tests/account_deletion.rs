@@ -23,6 +23,10 @@ struct Left {
     /// Blob keys that existed before Ada made anything (Bob's dataset).
     bobs_first_blobs: BTreeSet<String>,
     bob_model: modelyard::ModelId,
+    /// Ada's finished run and her long run, each with epochs recorded.
+    ada_runs: [modelyard::RunId; 2],
+    /// Bob's run.
+    bob_run: modelyard::RunId,
 }
 
 fn params(epochs: u32) -> TrainParams {
@@ -92,7 +96,14 @@ where
         .collect();
     assert!(strays.is_empty(), "blobs left after the account was deleted: {strays:?}");
     assert!(after.is_superset(&bobs_first_blobs), "Bob's files stay");
-    Left { ada: ada_id, bob: bob.me().await.unwrap().id, bobs_first_blobs, bob_model: bob_model.id }
+    Left {
+        ada: ada_id,
+        bob: bob.me().await.unwrap().id,
+        bobs_first_blobs,
+        bob_model: bob_model.id,
+        ada_runs: [trained.id, long.id()],
+        bob_run: finished.id,
+    }
 }
 
 /// Ada has no record left of any kind; Bob keeps his.
@@ -107,6 +118,12 @@ async fn assert_records(backend: &Backend, left: &Left) {
     let bobs = backend.models.get(left.bob, left.bob_model).await.unwrap();
     assert!(bobs.latest_version.is_some(), "Bob's model is trained");
     assert_eq!(backend.runs.count(left.bob).await.unwrap(), 1, "Bob's run");
+    for run in left.ada_runs {
+        let epochs = backend.history.all_epochs(left.ada, run).await.unwrap();
+        assert!(epochs.is_empty(), "Ada's run {run} keeps {} epoch records", epochs.len());
+    }
+    let bobs = backend.history.all_epochs(left.bob, left.bob_run).await.unwrap();
+    assert_eq!(bobs.len(), 2, "Bob's run keeps its history");
     assert!(!left.bobs_first_blobs.is_empty());
 }
 

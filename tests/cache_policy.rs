@@ -77,6 +77,7 @@ fn fixture(policy: CachePolicy) -> Fixture {
         datasets: backend.datasets,
         models: backend.models,
         runs: backend.runs,
+        history: backend.history,
         notifications: backend.notifications,
         blobs: backend.blobs.unwrap(),
         cache: cache.clone(),

@@ -70,6 +70,28 @@ async fn runs_are_listed_without_histories_and_deleted_once_finished() {
     let page = ada.runs_page(Some(10), None).await.unwrap();
     assert_eq!(page.items, listed);
     assert_eq!(run.history().await.unwrap().len(), 4, "the history is one call away");
+    // It pages oldest first, the cursor being the page's last epoch.
+    let first = run.history_page(Some(3), None).await.unwrap();
+    let numbers =
+        |epochs: &[modelyard::EpochMetrics]| epochs.iter().map(|m| m.epoch).collect::<Vec<_>>();
+    assert_eq!((numbers(&first.items), first.next_cursor), (vec![1, 2, 3], Some(3)));
+    let rest = run.history_page(Some(3), Some(3)).await.unwrap();
+    assert_eq!((numbers(&rest.items), rest.next_cursor), (vec![4], None));
+    let options = modelyard::HistoryOptions { limit: None, after: Some(2) };
+    assert_eq!(numbers(&run.history_with(&options).await.unwrap()), vec![3, 4]);
+    let all = run.history_with(&modelyard::HistoryOptions::default()).await.unwrap();
+    assert_eq!(numbers(&all), vec![1, 2, 3, 4]);
+    let err = run.history_page(Some(0), None).await.unwrap_err();
+    assert_eq!((err.code(), err.field()), ("VALIDATION", Some("limit")), "{err}");
+    for (fields, field) in [
+        (serde_json::json!({ "after": "two" }), "after"),
+        (serde_json::json!({ "after": 1.5 }), "after"),
+        (serde_json::json!({ "limt": 1 }), "limt"),
+    ] {
+        let serde_json::Value::Object(fields) = fields else { unreachable!() };
+        let err = modelyard::HistoryOptions::from_json_map(fields).unwrap_err();
+        assert_eq!((err.code(), err.field()), ("VALIDATION", Some(field)), "{err}");
+    }
 
     // A run in progress cannot be deleted; a finished one can, and the model keeps its version.
     let second = ada.train(model.id, params(200)).await.unwrap();

@@ -8,6 +8,7 @@ use modelyard::TrainingRun;
 use napi::bindgen_prelude::{AbortSignal, AsyncGenerator, PromiseRaw};
 use napi::{Env, Unknown};
 use napi_derive::napi;
+use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
 use crate::errors::{aborted, validation};
@@ -64,11 +65,19 @@ impl Run {
         view(env, async move { run.status().await })
     }
 
-    /// Per-epoch metrics so far.
+    /// Per-epoch metrics so far, oldest first: all of them, or with `limit` (default 100, at
+    /// most 1,000) and/or `after` (the last epoch number of the page before) one page.
     #[napi(ts_return_type = "Promise<EpochMetrics[]>")]
-    pub fn history<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+    pub fn history<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "HistoryOptions")] options: Option<Map<String, Value>>,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
         let run = self.run.clone();
-        view(env, async move { run.history().await })
+        view(env, async move {
+            let options = modelyard::HistoryOptions::from_json_map(options.unwrap_or_default())?;
+            run.history_with(&options).await
+        })
     }
 
     /// Its history so far, then live epochs and status changes, ending after the final status.

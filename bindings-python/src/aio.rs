@@ -577,6 +577,19 @@ impl AsyncRun {
         resolve(py, &self.yard, &self.run, |run| async move { run.history().await })
     }
 
+    /// One page of the per-epoch metrics, as `Run.history_page` gives it.
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn history_page<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        resolve(py, &self.yard, &self.run, move |run| async move {
+            Ok::<_, modelyard::Error>(run.history_page(limit, after).await?.items)
+        })
+    }
+
     /// `async for event in run.events():` its history so far, then live epochs and status
     /// changes, ending after the final status. Leaving the loop releases the stream.
     fn events(&self) -> AsyncRunEvents {

@@ -82,6 +82,19 @@ impl Run {
         to_py(py, &py.detach(|| self.run.history()).into_py_result()?)
     }
 
+    /// One page of the per-epoch metrics, oldest first: at most `limit` (default 100, at most
+    /// 1,000) epochs after epoch number `after` (the last epoch of the page before).
+    #[pyo3(signature = (*, limit=None, after=None))]
+    fn history_page<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        after: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let page = py.detach(|| self.run.history_page(limit, after)).into_py_result()?;
+        to_py(py, &page.items)
+    }
+
     /// Its history so far, then live epochs and status changes; the iterator ends after the
     /// final status.
     fn events(&self, py: Python<'_>) -> PyResult<RunEvents> {

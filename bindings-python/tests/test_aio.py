@@ -174,6 +174,8 @@ def test_lists_page_and_runs_delete_as_in_the_sync_api(store):
             finished = await run.wait()
             [listed] = await ada.runs()
             assert listed.history == [] and listed.epochs_completed == 2
+            [second_epoch] = await run.history_page(limit=1, after=1)
+            assert second_epoch.epoch == 2
             await ada.delete_run(finished.id)
             assert await ada.runs() == []
 

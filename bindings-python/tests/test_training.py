@@ -226,6 +226,14 @@ def test_lists_page_and_runs_list_without_history_and_finished_runs_delete(ada, 
     assert [newest.id, oldest.id] == [second.id, first.id]
     assert newest.history == [] and newest.epochs_completed == 2
     assert len(ada.run(second.id).history) == 2
+    # The history pages oldest first; `after` is the last epoch of the page before.
+    handle = ada.run(first.id)
+    assert [m.epoch for m in handle.history_page(limit=2)] == [1, 2]
+    assert [m.epoch for m in handle.history_page(limit=2, after=2)] == [3]
+    assert handle.history_page(after=3) == []
+    with pytest.raises(modelyard.ValidationError) as caught:
+        handle.history_page(limit=0)
+    assert caught.value.field == "limit"
     [page] = ada.runs(limit=1)
     assert page.id == second.id
     [rest] = ada.runs(limit=1, after=page.id)

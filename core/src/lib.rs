@@ -26,8 +26,8 @@ pub use domain::*;
 pub use error::{Error, Result};
 pub use ids::*;
 pub use store::{
-    Backend, BlobKey, BlobStore, ByteStream, Cache, Claim, DEFAULT_PAGE_LIMIT, Event, EventBus,
-    EventKind, Job, JobQueue, Listed, MAX_PAGE_LIMIT, Mutation, Page, Record, RecordId,
-    RecordStore, Stores, UserStore,
+    Backend, BlobKey, BlobStore, ByteStream, Cache, Claim, DEFAULT_PAGE_LIMIT, EpochPage, Event,
+    EventBus, EventKind, HistoryStore, Job, JobQueue, Listed, MAX_PAGE_LIMIT, Mutation, Page,
+    Record, RecordId, RecordStore, Stores, UserStore,
 };
 pub use trainer::*;

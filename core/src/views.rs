@@ -189,8 +189,8 @@ pub struct TrainingRun {
     pub attempt: u32,
     /// Whether a cancel was asked for while it runs (it stops within one batch).
     pub cancel_requested: bool,
-    /// One entry per completed epoch, in order; empty in lists of runs (see
-    /// [`TrainingRun::listed`]), where `epochs_completed` says how far it got.
+    /// One entry per completed epoch, in order, when the run is read on its own; empty in
+    /// lists of runs, where `epochs_completed` says how far it got.
     pub history: Vec<EpochMetrics>,
     /// How many epochs it has completed.
     pub epochs_completed: u32,
@@ -221,7 +221,7 @@ impl From<crate::TrainingRun> for TrainingRun {
             attempt,
             lease: _,
             cancel_requested,
-            history,
+            epochs_completed,
             final_metrics,
             error,
             created_at,
@@ -237,8 +237,8 @@ impl From<crate::TrainingRun> for TrainingRun {
             status,
             attempt,
             cancel_requested,
-            epochs_completed: u32::try_from(history.len()).unwrap_or(u32::MAX),
-            history,
+            epochs_completed,
+            history: Vec::new(),
             final_metrics,
             error,
             created_at,
@@ -249,10 +249,9 @@ impl From<crate::TrainingRun> for TrainingRun {
 }
 
 impl TrainingRun {
-    /// The run as lists show it: everything but the per-epoch history (a list of long runs
-    /// would otherwise weigh megabytes); `epochs_completed` still says how far it got.
-    pub fn listed(record: crate::TrainingRun) -> Self {
-        Self { history: Vec::new(), ..Self::from(record) }
+    /// The run with its history (its epoch records, read separately).
+    pub fn with_history(record: crate::TrainingRun, history: Vec<EpochMetrics>) -> Self {
+        Self { history, ..Self::from(record) }
     }
 }
 

@@ -11,7 +11,7 @@ const ERASE_PAGE: usize = 100;
 /// What [`WorkspaceService::erase`] removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Erased {
-    /// Training runs (with their checkpoints).
+    /// Training runs (with their histories and checkpoints).
     pub runs: u64,
     /// Models (with their trained files).
     pub models: u64,
@@ -50,6 +50,7 @@ impl WorkspaceService {
     pub async fn erase(&self, owner: UserId) -> Result<Erased> {
         let runs = drain(&self.stores.runs, owner, |run| async move {
             self.stores.runs.delete(owner, run.id).await?;
+            self.stores.history.delete_epochs(owner, run.id).await?;
             if let Err(err) = self.stores.blobs.delete(&checkpoint_key(run.id)?).await {
                 tracing::warn!(%err, run = %run.id, "checkpoint of an erased run not removed");
             }

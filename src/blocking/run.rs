@@ -55,7 +55,7 @@ impl Run {
         self.run.id()
     }
 
-    /// The run, read now.
+    /// The run, read now, with its whole history.
     pub fn get(&self) -> Result<TrainingRun> {
         self.open.block_on(self.run.get())
     }
@@ -65,9 +65,23 @@ impl Run {
         self.open.block_on(self.run.status())
     }
 
-    /// Per-epoch metrics so far.
+    /// Per-epoch metrics so far, oldest first.
     pub fn history(&self) -> Result<Vec<EpochMetrics>> {
         self.open.block_on(self.run.history())
+    }
+
+    /// A page of the per-epoch metrics, as [`crate::Run::history_page`] gives it.
+    pub fn history_page(
+        &self,
+        limit: Option<usize>,
+        after: Option<u32>,
+    ) -> Result<crate::ListPage<EpochMetrics, u32>> {
+        self.open.block_on(self.run.history_page(limit, after))
+    }
+
+    /// The history as a binding's call asks for it, as [`crate::Run::history_with`] gives it.
+    pub fn history_with(&self, options: &crate::HistoryOptions) -> Result<Vec<EpochMetrics>> {
+        self.open.block_on(self.run.history_with(options))
     }
 
     /// Its history so far, then live epochs and status changes; the iterator ends after the

@@ -7,6 +7,8 @@
 //!   domain type serialised by serde (as JSON text, so user-chosen names such as dataset columns
 //!   never become BSON field names). Users add their unique keys `email` (normalised) and
 //!   `username` (lower-cased).
+//! - A run's per-epoch metrics are documents of their own in `epochs`, one per epoch, with an
+//!   `_id` of owner, run and zero-padded epoch (`history.rs`).
 //! - Every change is a single-document operation: no multi-document transactions.
 //!   An update reads, applies the mutation and writes back with a compare on `rev`, retrying
 //!   when another writer got there first, under a short per-record lock document (see `locks.rs`:
@@ -21,6 +23,7 @@
 
 mod blobs;
 mod error;
+mod history;
 mod locks;
 mod queue;
 mod records;
@@ -51,6 +54,7 @@ pub struct MongoStore {
     models: Collection<Document>,
     runs: Collection<Document>,
     notifications: Collection<Document>,
+    epochs: Collection<Document>,
     jobs: Collection<Document>,
     counters: Collection<Document>,
     locks: Collection<Document>,
@@ -77,6 +81,7 @@ impl MongoStore {
             models: db.collection("models"),
             runs: db.collection("runs"),
             notifications: db.collection("notifications"),
+            epochs: db.collection("epochs"),
             jobs: db.collection("jobs"),
             counters: db.collection("counters"),
             locks: db.collection("locks"),
@@ -88,6 +93,8 @@ impl MongoStore {
             db,
         };
         store.ensure_indexes().await?;
+        let history = history::History::new(store.epochs.clone());
+        history::migrate_embedded_histories(&store.runs, &store.counters, &history).await?;
         Ok(store)
     }
 
@@ -123,6 +130,7 @@ impl MongoStore {
             datasets: Arc::new(Records::new((*store).clone(), store.datasets.clone())),
             models: Arc::new(Records::new((*store).clone(), store.models.clone())),
             runs: Arc::new(Records::new((*store).clone(), store.runs.clone())),
+            history: Arc::new(history::History::new(store.epochs.clone())),
             notifications: Arc::new(Records::new((*store).clone(), store.notifications.clone())),
             blobs: Some(store.clone()),
             cache: None,

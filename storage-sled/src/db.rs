@@ -13,8 +13,11 @@ use sled::transaction::{
 };
 
 /// The on-disk layout this crate reads and writes; bumped on an incompatible change.
-const FORMAT_VERSION: &[u8] = b"1";
+const FORMAT_VERSION: &[u8] = b"2";
+/// The layout before run histories became records of their own; opening it migrates it.
+const FORMAT_V1: &[u8] = b"1";
 
+use crate::history::{History, stored_epoch_key};
 use crate::records::Collection;
 
 /// Source bytes of decoded users remembered (about 10,000 users).
@@ -40,6 +43,8 @@ pub(crate) struct Trees {
     pub(crate) runs: Arc<Collection<TrainingRun>>,
     /// Notifications with their owner index.
     pub(crate) notifications: Arc<Collection<Notification>>,
+    /// Per-epoch metrics of runs.
+    pub(crate) history: Arc<History>,
     /// Cache key -> expiry ++ value.
     pub(crate) cache: sled::Tree,
     /// Jobs waiting for a worker, oldest first.
@@ -55,7 +60,11 @@ pub(crate) struct Trees {
 impl Trees {
     /// Opens every tree of the database at `path`.
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let db = open_db(path)?;
+        let (db, format) = open_db(path)?;
+        if format.as_deref() == Some(FORMAT_V1) {
+            migrate_v1_histories(&db)?;
+            set_format(&db, format.as_deref())?;
+        }
         Ok(Self {
             users: open_tree(&db, "users")?,
             users_memo: DecodeMemo::new(USERS_MEMO_BYTES),
@@ -65,6 +74,7 @@ impl Trees {
             models: Arc::new(Collection::open(&db, "models")?),
             runs: Arc::new(Collection::open(&db, "runs")?),
             notifications: Arc::new(Collection::open(&db, "notifications")?),
+            history: Arc::new(History::open(&db)?),
             cache: open_tree(&db, "cache")?,
             queue_ready: open_tree(&db, "queue_ready")?,
             queue_leased: open_tree(&db, "queue_leased")?,
@@ -78,8 +88,9 @@ impl Trees {
 /// What a transaction closure returns: aborts carry a Modelyard error.
 pub(crate) type TxResult<T> = ConflictableTransactionResult<T, Error>;
 
-/// Opens (or creates) the sled database and checks it holds this crate's format.
-fn open_db(path: &Path) -> Result<sled::Db> {
+/// Opens (or creates) the sled database and checks it holds this crate's format, or the one
+/// before it (returned, for [`Trees::open`] to migrate).
+fn open_db(path: &Path) -> Result<(sled::Db, Option<Vec<u8>>)> {
     let db = open_when_unlocked(path)?;
     let meta = db.open_tree("meta").map_err(storage_error)?;
     // A store written by an incompatible version must fail loudly, not be misread.
@@ -87,14 +98,63 @@ fn open_db(path: &Path) -> Result<sled::Db> {
         .compare_and_swap("format", None::<&[u8]>, Some(FORMAT_VERSION))
         .map_err(storage_error)?
     {
-        Ok(()) => Ok(db),
-        Err(cas) if cas.current.as_deref() == Some(FORMAT_VERSION) => Ok(db),
+        Ok(()) => Ok((db, None)),
+        Err(cas) if cas.current.as_deref() == Some(FORMAT_VERSION) => Ok((db, None)),
+        Err(cas) if cas.current.as_deref() == Some(FORMAT_V1) => {
+            Ok((db, cas.current.map(|v| v.to_vec())))
+        }
         Err(cas) => Err(Error::internal(format!(
             "sled store format {:?} is not supported (expected {:?})",
             cas.current.map(|v| String::from_utf8_lossy(&v).into_owned()),
             String::from_utf8_lossy(FORMAT_VERSION),
         ))),
     }
+}
+
+/// Marks the store as this crate's format, once it was migrated from `from`.
+fn set_format(db: &sled::Db, from: Option<&[u8]>) -> Result<()> {
+    let meta = db.open_tree("meta").map_err(storage_error)?;
+    meta.compare_and_swap("format", from, Some(FORMAT_VERSION))
+        .map_err(storage_error)?
+        .map_err(|_| Error::internal("the sled store's format changed while it was migrated"))?;
+    db.flush().map_err(storage_error)?;
+    Ok(())
+}
+
+/// Format 1 kept each run's epochs in the run's record (`history`); format 2 keeps them in the
+/// `run_epochs` tree. Moves every run's epochs there, then drops them from the run, counting
+/// them in `epochsCompleted`. Each run is rewritten only after its epochs are flushed, so a
+/// migration interrupted by a crash resumes where it stopped.
+fn migrate_v1_histories(db: &sled::Db) -> Result<()> {
+    let runs = open_tree(db, "runs")?;
+    let epochs = open_tree(db, "run_epochs")?;
+    let mut migrated = 0usize;
+    for entry in runs.iter() {
+        let (id, bytes) = entry.map_err(storage_error)?;
+        let mut run: serde_json::Map<String, serde_json::Value> = decode(&bytes, "run")?;
+        let Some(history) = run.remove("history") else { continue };
+        let owner: UserId = run
+            .get("owner")
+            .cloned()
+            .and_then(|owner| serde_json::from_value(owner).ok())
+            .ok_or_else(|| Error::internal("a stored run has no readable owner"))?;
+        let history: Vec<modelyard_core::EpochMetrics> = serde_json::from_value(history)
+            .map_err(|err| Error::internal(format!("a stored run's history: {err}")))?;
+        let id: [u8; 16] = id.as_ref().try_into().map_err(|_| Error::internal("run key"))?;
+        let mut batch = sled::Batch::default();
+        for metrics in &history {
+            batch.insert(&stored_epoch_key(owner, id, metrics.epoch)[..], encode(metrics)?);
+        }
+        epochs.apply_batch(batch).map_err(storage_error)?;
+        db.flush().map_err(storage_error)?;
+        let completed = history.iter().map(|m| m.epoch).max().unwrap_or(0);
+        run.insert("epochsCompleted".into(), completed.into());
+        runs.insert(id, encode(&run)?).map_err(storage_error)?;
+        migrated += 1;
+    }
+    db.flush().map_err(storage_error)?;
+    tracing::info!(runs = migrated, "sled store migrated to format 2: run histories as records");
+    Ok(())
 }
 
 /// Opens the database, waiting up to two seconds for its file lock: a handle dropped a moment
@@ -231,11 +291,49 @@ mod tests {
         assert_eq!(storage_error(bug).code(), "INTERNAL");
     }
 
+    #[tokio::test]
+    async fn a_format_1_store_moves_its_run_histories_into_epoch_records() {
+        use modelyard_core::testkit::{sample_epoch, sample_run};
+        let dir = tempfile::tempdir().unwrap();
+        let run = sample_run(
+            UserId::new(),
+            modelyard_core::ModelId::new(),
+            modelyard_core::DatasetId::new(),
+        );
+        let (owner, id) = (run.owner, run.id);
+        {
+            // A run as format 1 stored it: its epochs inside, no count.
+            let db = sled::Config::new().path(dir.path().join("db")).open().unwrap();
+            db.open_tree("meta").unwrap().insert("format", FORMAT_V1).unwrap();
+            let mut stored = serde_json::to_value(&run).unwrap();
+            let fields = stored.as_object_mut().unwrap();
+            fields.remove("epochsCompleted");
+            let history: Vec<_> = (1..=3).map(sample_epoch).collect();
+            fields.insert("history".into(), serde_json::to_value(&history).unwrap());
+            let key = id.to_bytes();
+            db.open_tree("runs").unwrap().insert(key, encode(&stored).unwrap()).unwrap();
+            let index = db.open_tree("runs_by_owner").unwrap();
+            index.insert(owner_key(owner, key), sled::IVec::default()).unwrap();
+            db.flush().unwrap();
+        }
+        for _ in 0..2 {
+            // Migrated on the first open; the second finds format 2 and changes nothing.
+            let backend = crate::open(dir.path()).unwrap();
+            let read = backend.runs.get(owner, id).await.unwrap();
+            assert_eq!(read.epochs_completed, 3);
+            let epochs = backend.history.all_epochs(owner, id).await.unwrap();
+            assert_eq!(epochs, (1..=3).map(sample_epoch).collect::<Vec<_>>());
+            drop(backend);
+        }
+        let (_, format) = open_db(&dir.path().join("db")).unwrap();
+        assert_eq!(format, None, "the store is format 2 now");
+    }
+
     #[test]
     fn a_store_of_another_format_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = open_db(dir.path()).unwrap();
+            let (db, _) = open_db(dir.path()).unwrap();
             db.open_tree("meta").unwrap().insert("format", "999").unwrap();
             db.flush().unwrap();
         }

@@ -12,7 +12,8 @@
 //! A data directory holds the sled database under `db/` and blob files under `blobs/`.
 //! Each entity has its own tree (`users`, `datasets`, `models`, `runs`, `notifications`), with
 //! index trees beside it: `users_by_email`, `users_by_username`, and `<entity>_by_owner`, whose
-//! keys are `owner id ++ record id`. Values are JSON.
+//! keys are `owner id ++ record id`. Run histories are the tree `run_epochs`, one entry per epoch
+//! keyed by `owner id ++ run id ++ epoch`. Values are JSON.
 //!
 //! # Guarantees
 //! - A record and its index entries are written and removed in one sled transaction: no
@@ -27,6 +28,7 @@
 mod blobs;
 mod cache;
 mod db;
+mod history;
 mod queue;
 mod records;
 mod users;
@@ -90,6 +92,7 @@ impl SledStore {
             datasets: store.trees.datasets.clone(),
             models: store.trees.models.clone(),
             runs: store.trees.runs.clone(),
+            history: store.trees.history.clone(),
             notifications: store.trees.notifications.clone(),
             blobs: Some(Arc::new(blobs)),
             cache: Some(store.clone()),

@@ -34,7 +34,7 @@ fn ack(line: String) {
     out.flush().unwrap();
 }
 
-/// Creates users, datasets and runs and appends epochs, acknowledging each write once it returned.
+/// Creates users, datasets and runs and records epochs, acknowledging each write once it returned.
 async fn write_forever(backend: Backend) {
     loop {
         let user = sample_user(&unique_email());
@@ -50,11 +50,12 @@ async fn write_forever(backend: Backend) {
         ack(format!("run {} {}", user.id, run.id));
 
         for epoch in 1..=EPOCHS {
-            let mut append = |r: &mut modelyard_core::TrainingRun| {
-                r.upsert_epoch(sample_epoch(epoch));
+            let mut count = |r: &mut modelyard_core::TrainingRun| {
+                r.complete_epoch(epoch);
                 Ok(())
             };
-            backend.runs.update(user.id, run.id, &mut append).await.unwrap();
+            backend.runs.update(user.id, run.id, &mut count).await.unwrap();
+            backend.history.put_epoch(user.id, run.id, &sample_epoch(epoch)).await.unwrap();
             ack(format!("epoch {} {} {epoch}", user.id, run.id));
         }
     }
@@ -133,7 +134,14 @@ async fn check(dir: &Path, acked: &Acked, round: usize) {
         let run = backend.runs.get(*owner, *id).await.unwrap_or_else(|err| {
             panic!("round {round}: acknowledged run {id} lost: {err}");
         });
-        let stored: BTreeSet<u32> = run.history.iter().map(|m| m.epoch).collect();
+        let history = backend.history.all_epochs(*owner, *id).await.unwrap();
+        let stored: BTreeSet<u32> = history.iter().map(|m| m.epoch).collect();
+        let counted = epochs.last().copied().unwrap_or(0);
+        assert!(
+            run.epochs_completed >= counted,
+            "round {round}: run {id} counts {} epochs, {counted} acknowledged",
+            run.epochs_completed
+        );
         assert!(
             epochs.is_subset(&stored),
             "round {round}: run {id} lost acknowledged epochs: acked {epochs:?}, stored {stored:?}"

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::Timestamp;
 use crate::{DatasetId, ModelId, RunId, UserId};
 
-/// One training of a model: its parameters, its lifecycle and its per-epoch history.
+/// One training of a model: its parameters and its lifecycle. Its per-epoch metrics are
+/// records of their own (see [`crate::HistoryStore`]), so recording an epoch never rewrites the
+/// epochs before it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingRun {
@@ -27,8 +29,9 @@ pub struct TrainingRun {
     pub lease: Option<Lease>,
     /// Set by a cancel request on a running run; the worker stops within one batch.
     pub cancel_requested: bool,
-    /// One entry per completed epoch, in order, unique by epoch number.
-    pub history: Vec<EpochMetrics>,
+    /// The highest epoch recorded so far (epochs complete in order, from 1).
+    #[serde(default)]
+    pub epochs_completed: u32,
     /// Metrics of the finished run (`loss`, `accuracy`, `val_accuracy`, `r2`...).
     pub final_metrics: Option<BTreeMap<String, f64>>,
     /// Why it failed, for a failed run.
@@ -59,7 +62,7 @@ impl TrainingRun {
             attempt: 0,
             lease: None,
             cancel_requested: false,
-            history: Vec::new(),
+            epochs_completed: 0,
             final_metrics: None,
             error: None,
             created_at: crate::now(),
@@ -68,13 +71,10 @@ impl TrainingRun {
         }
     }
 
-    /// Records one epoch, replacing an earlier record of the same epoch (a resumed attempt may
-    /// repeat the epoch it was in), and keeps the history ordered.
-    pub fn upsert_epoch(&mut self, metrics: EpochMetrics) {
-        match self.history.binary_search_by_key(&metrics.epoch, |m| m.epoch) {
-            Ok(at) => self.history[at] = metrics,
-            Err(at) => self.history.insert(at, metrics),
-        }
+    /// Counts epoch `epoch` as completed; a resumed attempt repeating the epoch it was in
+    /// counts it once.
+    pub fn complete_epoch(&mut self, epoch: u32) {
+        self.epochs_completed = self.epochs_completed.max(epoch);
     }
 }
 

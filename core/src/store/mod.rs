@@ -7,6 +7,7 @@
 mod blobs;
 mod cache;
 mod events;
+mod history;
 pub mod private_fs;
 mod queue;
 mod records;
@@ -14,6 +15,7 @@ mod records;
 pub use blobs::*;
 pub use cache::*;
 pub use events::*;
+pub use history::*;
 pub use queue::*;
 pub use records::*;
 
@@ -38,6 +40,8 @@ pub struct Stores {
     pub models: Arc<dyn RecordStore<crate::Model>>,
     /// Training runs.
     pub runs: Arc<dyn RecordStore<crate::TrainingRun>>,
+    /// The runs' per-epoch metrics, one record per (run, epoch).
+    pub history: Arc<dyn HistoryStore>,
     /// Notifications.
     pub notifications: Arc<dyn RecordStore<crate::Notification>>,
     /// File bytes: datasets, artifacts, checkpoints.
@@ -61,6 +65,8 @@ pub struct Backend {
     pub models: Arc<dyn RecordStore<crate::Model>>,
     /// Training runs.
     pub runs: Arc<dyn RecordStore<crate::TrainingRun>>,
+    /// The runs' per-epoch metrics, one record per (run, epoch).
+    pub history: Arc<dyn HistoryStore>,
     /// Notifications.
     pub notifications: Arc<dyn RecordStore<crate::Notification>>,
     /// File bytes, if the backend stores them.

@@ -39,6 +39,7 @@
 pub mod blobs;
 pub mod cache;
 pub mod events;
+pub mod history;
 pub mod models;
 pub mod notifications;
 pub mod queue;

@@ -62,8 +62,16 @@ macro_rules! conformance_suite {
             }
             runs {
                 created_run_reads_back_unchanged,
-                concurrent_epoch_appends_are_not_lost,
+                concurrent_epoch_counts_are_not_lost,
                 concurrent_finishers_complete_a_run_once,
+            }
+            history {
+                epochs_read_back_in_epoch_order_unchanged,
+                a_repeated_epoch_replaces_the_first,
+                concurrent_puts_keep_every_epoch_once,
+                pages_walk_the_history_in_order,
+                another_owner_never_touches_a_history,
+                deleted_history_is_empty_and_others_are_kept,
             }
             notifications {
                 created_notification_reads_back_unchanged,
@@ -154,6 +162,7 @@ mod tests {
             ("records", include_str!("records.rs")),
             ("models", include_str!("models.rs")),
             ("runs", include_str!("runs.rs")),
+            ("history", include_str!("history.rs")),
             ("notifications", include_str!("notifications.rs")),
             ("blobs", include_str!("blobs.rs")),
             ("cache", include_str!("cache.rs")),

@@ -14,9 +14,10 @@ pub(super) async fn follow(
 ) -> Result<BoxStream<'static, Result<RunEvent>>> {
     let live = stores.events.subscribe(owner).await?;
     let run = stores.runs.get(owner, id).await?;
-    let last_epoch = run.history.last().map_or(0, |m| m.epoch);
+    let history = stores.history.all_epochs(owner, id).await?;
+    let last_epoch = history.last().map_or(0, |m| m.epoch);
     let mut backlog: Vec<Result<RunEvent>> =
-        run.history.into_iter().map(|metrics| Ok(RunEvent::Epoch { metrics })).collect();
+        history.into_iter().map(|metrics| Ok(RunEvent::Epoch { metrics })).collect();
     backlog.push(Ok(RunEvent::Status { status: run.status, error: run.error }));
     if run.status.is_final() {
         return Ok(stream::iter(backlog).boxed());

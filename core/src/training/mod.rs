@@ -18,9 +18,9 @@ use futures::stream::BoxStream;
 use crate::models::CostLimits;
 
 use crate::{
-    EpochMetrics, Error, Event, EventKind, Job, Listed, ModelId, NotificationKind, Page, Result,
-    RunId, RunStatus, Stores, TrainParams, Trainer, TrainingRun, UserId, notifications::notify,
-    now,
+    EpochMetrics, EpochPage, Error, Event, EventKind, Job, Listed, ModelId, NotificationKind, Page,
+    Result, RunId, RunStatus, Stores, TrainParams, Trainer, TrainingRun, UserId,
+    notifications::notify, now,
 };
 
 /// How workers run.
@@ -179,7 +179,7 @@ impl TrainingService {
         self.stores.runs.list(owner, page).await
     }
 
-    /// Deletes a finished run and its checkpoint; a queued or running run is a `Conflict`
+    /// Deletes a finished run, its history and its checkpoint; a queued or running run is a `Conflict`
     /// (cancel it first). The model keeps the files the run trained.
     pub async fn delete(&self, owner: UserId, id: RunId) -> Result<()> {
         let run = self.get(owner, id).await?;
@@ -190,6 +190,7 @@ impl TrainingService {
             )));
         }
         self.stores.runs.delete(owner, id).await?;
+        self.stores.history.delete_epochs(owner, id).await?;
         if let Err(err) = self.stores.blobs.delete(&checkpoint_key(id)?).await {
             tracing::warn!(%err, run = %id, "checkpoint of a deleted run not removed");
         }
@@ -201,9 +202,22 @@ impl TrainingService {
         self.stores.runs.get(owner, id).await
     }
 
-    /// A run's per-epoch metrics so far.
+    /// A run's per-epoch metrics so far, oldest first.
     pub async fn history(&self, owner: UserId, id: RunId) -> Result<Vec<EpochMetrics>> {
-        Ok(self.get(owner, id).await?.history)
+        self.get(owner, id).await?;
+        self.stores.history.all_epochs(owner, id).await
+    }
+
+    /// A page of a run's per-epoch metrics, oldest first: at most `page.limit` epochs
+    /// numbered above `page.after`.
+    pub async fn history_page(
+        &self,
+        owner: UserId,
+        id: RunId,
+        page: Page<u32>,
+    ) -> Result<EpochPage> {
+        self.get(owner, id).await?;
+        self.stores.history.epochs(owner, id, page).await
     }
 
     /// Cancels a run: a queued run ends at once; a running one stops within one batch.

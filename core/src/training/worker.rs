@@ -193,6 +193,7 @@ impl Worker {
                 {
                     // The run or its model was erased while the files were written.
                     Err(err @ Error::NotFound(_)) => {
+                        self.forget_history(&run).await;
                         for key in &files {
                             if let Err(err) = self.stores.blobs.delete(key).await {
                                 tracing::warn!(%err, %key, "artifact of an erased run not removed");
@@ -387,7 +388,15 @@ impl Worker {
     /// Drops the job of a run whose record is gone, and the checkpoint it may have left.
     async fn forget(&self, claim: &Claim, run: &TrainingRun) -> Result<()> {
         tracing::info!(run = %run.id, worker = %self.name, "the run was deleted; training stopped");
+        self.forget_history(run).await;
         self.forget_job(claim, run.id).await
+    }
+
+    /// Removes epochs this worker may have recorded after the run's record was deleted.
+    async fn forget_history(&self, run: &TrainingRun) {
+        if let Err(err) = self.stores.history.delete_epochs(run.owner, run.id).await {
+            tracing::warn!(%err, run = %run.id, "history of a deleted run not removed");
+        }
     }
 
     async fn forget_job(&self, claim: &Claim, run: RunId) -> Result<()> {
@@ -453,8 +462,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Records each epoch from the trainer's thread: metrics first, then the checkpoint, so a crash
-/// in between repeats that epoch (an upsert) rather than losing it.
+/// Records each epoch from the trainer's thread: the run's count (which checks that this attempt
+/// still holds the run), the epoch's metrics, then the checkpoint, so a crash in between repeats
+/// that epoch (an upsert) rather than losing it.
 struct EpochRecorder {
     runtime: tokio::runtime::Handle,
     stores: Stores,
@@ -472,10 +482,12 @@ impl TrainingObserver for EpochRecorder {
                 .runs
                 .update(owner, id, &mut |run| {
                     check_holder(run, attempt)?;
-                    run.upsert_epoch(metrics.clone());
+                    run.complete_epoch(metrics.epoch);
                     Ok(())
                 })
                 .await?;
+            // After the holder check: a worker that lost the run writes no epoch.
+            self.stores.history.put_epoch(owner, id, metrics).await?;
             let key = checkpoint::checkpoint_key(id)?;
             self.stores.blobs.put_bytes(&key, checkpoint::encode(checkpoint)).await?;
             let event =

@@ -688,11 +688,13 @@ async fn h14_every_list_pages_and_runs_are_listed_without_histories() {
     assert_eq!(walked.len(), 2);
     assert_eq!(walked[0], second, "newest first");
 
+    let history_path = format!("/api/training/{run}/history");
     for (path, key) in [
         ("/api/data", "datasets"),
         ("/api/model", "models"),
         ("/api/training", "runs"),
         ("/api/notif", "notifications"),
+        (history_path.as_str(), "history"),
     ] {
         let page: Value =
             server.get(&format!("{path}?limit=1"), &token).await.json().await.unwrap();
@@ -716,6 +718,27 @@ async fn h14_every_list_pages_and_runs_are_listed_without_histories() {
     let history: Value =
         server.get(&format!("/api/training/{run}/history"), &token).await.json().await.unwrap();
     assert_eq!(history["history"].as_array().map(Vec::len), Some(3));
+    assert_eq!(history["nextCursor"], Value::Null, "{history}");
+    // The history pages oldest first, its cursor the last epoch of the page.
+    let first: Value = server
+        .get(&format!("/api/training/{run}/history?limit=2"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let epochs = |page: &Value| -> Vec<Value> {
+        page["history"].as_array().unwrap().iter().map(|m| m["epoch"].clone()).collect()
+    };
+    assert_eq!(epochs(&first), [json!(1), json!(2)], "{first}");
+    assert_eq!(first["nextCursor"], "2", "{first}");
+    let rest: Value = server
+        .get(&format!("/api/training/{run}/history?limit=2&cursor=2"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(epochs(&rest), [json!(3)], "{rest}");
+    assert_eq!(rest["nextCursor"], Value::Null, "{rest}");
 
     // A finished run can be deleted; the model keeps what it trained.
     let deleted = server.request(Method::DELETE, &format!("/api/training/{run}"), Some(&token));

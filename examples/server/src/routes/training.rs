@@ -35,11 +35,15 @@ pub struct RunsBody {
     pub next_cursor: Option<String>,
 }
 
-/// `{history}`.
+/// `{history, nextCursor}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct HistoryBody {
-    /// One entry per completed epoch.
+    /// A page of the completed epochs, oldest first.
     pub history: Vec<EpochMetrics>,
+    /// Pass it as `cursor` for the next page (the page's last epoch number); `null` when this
+    /// page ends the history.
+    pub next_cursor: Option<String>,
 }
 
 /// Queues a training run of a model; 409 if the model already has an active run. Settings
@@ -78,12 +82,20 @@ pub async fn get(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<Json<R
     Ok(Json(RunBody { run: session.run(id).await?.get().await? }))
 }
 
-/// A run's per-epoch metrics so far.
+/// A page of a run's per-epoch metrics so far, oldest first (`?limit=&cursor=`).
 #[utoipa::path(get, path = "/api/training/{id}/history", tag = "training",
-    security(("bearer" = [])), params(("id" = String, Path, description = "run id")),
-    responses((status = 200, body = HistoryBody), (status = 404, body = ErrorBody)))]
-pub async fn history(Authed(session): Authed, Id(id): Id<RunId>) -> ApiResult<Json<HistoryBody>> {
-    Ok(Json(HistoryBody { history: session.run(id).await?.history().await? }))
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "run id"), PageQuery),
+    responses((status = 200, body = HistoryBody), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn history(
+    Authed(session): Authed,
+    Id(id): Id<RunId>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<HistoryBody>> {
+    let page = session.run(id).await?.history_page(query.limit, query.after()?).await?;
+    let next_cursor = page.next_cursor.map(|epoch| epoch.to_string());
+    Ok(Json(HistoryBody { history: page.items, next_cursor }))
 }
 
 /// Asks a run to stop: a queued run ends at once, a running one within one batch.
