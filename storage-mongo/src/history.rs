@@ -44,10 +44,17 @@ fn range(owner: UserId, run: RunId, from: String) -> Document {
 
 #[async_trait]
 impl HistoryStore for History {
-    /// A replacement by `_id` that inserts when the epoch is new.
+    /// An insert, as an epoch is almost always new; a repeated epoch is then replaced by
+    /// `_id`. (Inserting first also keeps the common case cheap on servers that do not use the
+    /// `_id` index for a filtered write, as FerretDB v1 on SQLite: its inserts are the only
+    /// writes that do not scan the collection.)
     async fn put_epoch(&self, owner: UserId, run: RunId, metrics: &EpochMetrics) -> Result<()> {
         let id = epoch_id(owner, run, metrics.epoch);
         let document = doc! { "_id": &id, "data": encode(metrics)? };
+        match self.epochs.insert_one(document.clone()).await.map_err(map_error) {
+            Err(Error::Conflict(_)) => {}
+            other => return other.map(drop),
+        }
         for attempt in 0..MAX_PUT_ATTEMPTS {
             let put = self.epochs.replace_one(doc! { "_id": &id }, document.clone()).upsert(true);
             match put.await.map_err(map_error) {
