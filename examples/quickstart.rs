@@ -154,7 +154,7 @@ async fn quickstart() -> modelyard::Result<()> {
             .collect();
         match prediction {
             Prediction::Class { label, probabilities } => {
-                let probabilities: BTreeMap<String, String> =
+                let probabilities: BTreeMap<std::sync::Arc<str>, String> =
                     probabilities.into_iter().map(|(k, p)| (k, format!("{p:.3}"))).collect();
                 println!("  [{}] -> {label} {probabilities:?}", cells.join(", "));
             }

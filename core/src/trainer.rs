@@ -84,10 +84,13 @@ pub struct TrainedModel {
 pub enum Prediction {
     /// A class with the probability of every class.
     Class {
-        /// The most probable class.
-        label: String,
+        /// The most probable class. Shared with the model's list of classes: a batch of
+        /// predictions does not copy the names for every row.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        label: Arc<str>,
         /// Probability per class label.
-        probabilities: BTreeMap<String, f64>,
+        #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, f64>))]
+        probabilities: BTreeMap<Arc<str>, f64>,
     },
     /// A regression value.
     Value {

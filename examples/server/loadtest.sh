@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load test of the example server on loopback, as LOADTEST.md describes: authenticated
 # GET /api/model against a bare axum hello-world route served by the same process, both at full
-# speed (wrk) and at a fixed 1,000 requests/s (hey), plus the time from process start to /readyz.
+# speed (wrk) and at a fixed 1,000 requests/s (hey), one-row predictions of a trained iris model
+# at 1,000 requests/s (hey), plus the time from process start to /readyz.
 # Needs wrk (apt-get install wrk) and hey (go install github.com/rakyll/hey@latest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,8 +15,10 @@ ROUNDS="${ROUNDS:-5}"
 HEY_DURATION="${HEY_DURATION:-10s}"
 HEY="${HEY:-$(command -v hey || echo "$HOME/go/bin/hey")}"
 
-cargo build --release -p modelyard-server
-BIN="$CARGO_TARGET_DIR/release/modelyard-server"
+PROFILE="${PROFILE:-release}"
+cargo build --profile "$PROFILE" -p modelyard-server
+PROFILE_DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+BIN="$CARGO_TARGET_DIR/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}$PROFILE_DIR/modelyard-server"
 DATA="$(mktemp -d)"
 API="http://127.0.0.1:$PORT"
 HELLO="http://127.0.0.1:$HELLO_PORT/"
@@ -23,7 +26,7 @@ HELLO="http://127.0.0.1:$HELLO_PORT/"
 start_ns=$(date +%s%N)
 MODELYARD_JWT_SECRET=loadtest-secret-loadtest-secret-0123456789 RUST_LOG=warn \
   "$BIN" --store "sled://$DATA/store" --bind "127.0.0.1:$PORT" --bench-hello "127.0.0.1:$HELLO_PORT" \
-  --role api --api-rate-limit 0 >"$DATA/server.log" 2>&1 &
+  --role all --api-rate-limit 0 >"$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; rm -rf "$DATA"' EXIT
 until curl -sf "$API/readyz" >/dev/null; do
@@ -41,6 +44,15 @@ DATASET=$(curl -sf -H "authorization: Bearer $TOKEN" -F name=iris -F file=@examp
 curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d "{\"name\":\"iris\",\"datasetId\":\"$DATASET\",\"target\":\"species\"}" "$API/api/model" >/dev/null
 test "$(curl -sf -H "authorization: Bearer $TOKEN" "$API/api/model" | json '["models"][0]["target"]')" = species
+MODEL=$(curl -sf -H "authorization: Bearer $TOKEN" "$API/api/model" | json '["models"][0]["id"]')
+RUN=$(curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d "{\"modelId\":\"$MODEL\",\"epochs\":30}" "$API/api/training/start" | json '["run"]["id"]')
+until [ "$(curl -sf -H "authorization: Bearer $TOKEN" "$API/api/training/$RUN" | json '["run"]["status"]')" = completed ]; do
+  sleep 0.2
+done
+PREDICT_BODY='{"rows":[{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}]}'
+test "$(curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d "$PREDICT_BODY" "$API/api/model/$MODEL/predict" | json '["predictions"][0]["label"]')" = setosa
 
 # Full speed: the two routes alternate ROUNDS times, so both see the same machine; the ratio
 # reported is the median of the per-round ratios (the bare route swings most between runs).
@@ -66,3 +78,6 @@ echo "== 1,000 requests/s: bare hello route"
 "$HEY" -z "$HEY_DURATION" -c 10 -q 100 "$HELLO" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
 echo "== 1,000 requests/s: authenticated GET /api/model"
 "$HEY" -z "$HEY_DURATION" -c 10 -q 100 -H "Authorization: Bearer $TOKEN" "$API/api/model" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
+echo "== 1,000 requests/s: authenticated POST /api/model/{id}/predict, one iris row"
+"$HEY" -z "$HEY_DURATION" -c 10 -q 100 -m POST -T application/json -d "$PREDICT_BODY" \
+  -H "Authorization: Bearer $TOKEN" "$API/api/model/$MODEL/predict" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'

@@ -9,8 +9,9 @@
 //! buffers live in a [`Workspace`] reused across steps. The elementwise work (activations,
 //! dropout masks, batch-norm, softmax) is one plain pass each.
 //!
-//! Inference and artifacts still go through candle ([`crate::network::Network::forward`]); the
-//! tests compare every gradient of this pass against candle's autograd on the same network.
+//! Inference runs [`forward_eval`], the same kernels in eval mode. The tests compare every
+//! gradient and output of these passes against candle's autograd and forward on the same
+//! network, which artifacts still load into.
 
 use gemm::{Parallelism, gemm};
 use modelyard_core::Activation;
@@ -293,6 +294,67 @@ pub fn train_step(
     total
 }
 
+/// The eval-mode forward pass of `x` (`rows` rows of `input_width`) to logits or scaled values,
+/// `[rows, outputs]`: no dropout, batch-norm with the running `stats`. The same kernels as the
+/// training step, on the caller's thread and rayon pool; gemm stays on one thread for small
+/// products. (candle's forward, used before, re-read the CPU count from `/proc/cpuinfo` on
+/// every matrix product: most of a one-row prediction.)
+pub fn forward_eval(network: &Network, params: &[f32], stats: &[f32], x: &[f32]) -> Vec<f32> {
+    let rows = x.len() / network.input_width.max(1);
+    let seg = |index: usize| {
+        let s = &network.segments[index];
+        s.offset..s.offset + s.len()
+    };
+    let mut h = std::borrow::Cow::Borrowed(&x[..rows * network.input_width]);
+    let mut width = network.input_width;
+    let mut next = Vec::new();
+    for layer in &network.layers {
+        match layer {
+            Layer::Dense { units, activation, weight, bias, .. } => {
+                let units = *units;
+                next.clear();
+                next.reserve(rows * units);
+                let b = &params[seg(*bias)];
+                for _ in 0..rows {
+                    next.extend_from_slice(b);
+                }
+                // next = h @ W + next
+                matmul(
+                    (rows, units, width),
+                    &mut next,
+                    (units, 1),
+                    true,
+                    &h,
+                    (width, 1),
+                    &params[seg(*weight)],
+                    (units, 1),
+                );
+                activate(&mut next, *activation);
+                let done = std::mem::replace(&mut h, std::borrow::Cow::Owned(next));
+                next = match done {
+                    std::borrow::Cow::Owned(buffer) => buffer,
+                    std::borrow::Cow::Borrowed(_) => Vec::new(),
+                };
+                width = units;
+            }
+            Layer::Dropout { .. } => {}
+            Layer::BatchNorm { width: w, gamma, beta, stats: at, .. } => {
+                let w = *w;
+                let (g, bt) = (&params[seg(*gamma)], &params[seg(*beta)]);
+                let (mean, var) = (&stats[*at..at + w], &stats[at + w..at + 2 * w]);
+                // As candle computed it: (x - mean) / sqrt(var + eps) * gamma + beta, in f32.
+                let std: Vec<f32> = var.iter().map(|v| (v + BN_EPSILON as f32).sqrt()).collect();
+                for row in h.to_mut().chunks_exact_mut(w) {
+                    for j in 0..w {
+                        row[j] = (row[j] - mean[j]) / std[j] * g[j] + bt[j];
+                    }
+                }
+            }
+        }
+    }
+    h.into_owned()
+}
+
 fn activate(z: &mut [f32], activation: Activation) {
     match activation {
         Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
@@ -501,6 +563,39 @@ mod tests {
             }
             let err = max_relative(g, w);
             assert!(err < 1e-5, "{what}: {} differs by {err:e}\n{g:?}\n{w:?}", segment.name);
+        }
+    }
+
+    /// The eval-mode forward matches candle's, for every layer kind and activation, with
+    /// batch-norm statistics that are not the identity.
+    #[test]
+    fn the_eval_forward_matches_candles() {
+        use Activation::*;
+        let dense = |units, activation| LayerSpec::Dense { units, activation };
+        let layers = [
+            LayerSpec::BatchNorm,
+            dense(6, Relu),
+            LayerSpec::BatchNorm,
+            dense(5, Gelu),
+            LayerSpec::Dropout { rate: 0.2 },
+            dense(5, Tanh),
+            dense(4, Sigmoid),
+            dense(4, Linear),
+        ];
+        for (inputs, outputs, rows) in [(3, 3, 1), (3, 1, 17), (3, 3, 300)] {
+            let net = Network::plan(inputs, &layers, outputs);
+            let mut rng = SeededRng::new(7 + rows as u64, 0);
+            let (params, mut stats) = net.init(&mut rng);
+            stats.iter_mut().enumerate().for_each(|(i, s)| *s += 0.1 + (i % 5) as f32 * 0.3);
+            let x: Vec<f32> = (0..rows * inputs).map(|_| rng.symmetric(2.0) as f32).collect();
+            let tensors = net.tensors(&params).unwrap();
+            let input = Tensor::from_slice(&x, (rows, inputs), &Device::Cpu).unwrap();
+            let want = net.forward(&tensors, &input, &mut Mode::Eval { stats: &stats }).unwrap();
+            let want = want.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let got = forward_eval(&net, &params, &stats, &x);
+            assert_eq!(got.len(), rows * outputs);
+            let err = max_relative(&got, &want);
+            assert!(err < 1e-5, "{rows} rows -> {outputs}: differs by {err:e}");
         }
     }
 

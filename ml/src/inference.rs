@@ -1,35 +1,30 @@
 //! Inference: the eval-mode forward pass in chunks, predictions and evaluations of an artifact.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use candle_core::{Device, Tensor};
 use modelyard_core::{Evaluation, Prediction, Result, Table, Task};
 
 use crate::artifact::{self, LoadedModel};
+use crate::backprop::forward_eval;
 use crate::metrics;
-use crate::network::{Mode, Network, candle_err};
+use crate::network::Network;
 use crate::preprocess::{EncodedTarget, labelled_rows};
 
 /// Rows per inference chunk: bounds the activations held at once.
 const CHUNK_ROWS: usize = 4096;
 
-/// Network outputs (logits or scaled values), row-major, for the encoded rows `x`.
+/// Network outputs (logits or scaled values), row-major, for the encoded rows `x`, computed a
+/// chunk of rows at a time by [`crate::backprop::forward_eval`].
 pub fn infer(network: &Network, params: &[f32], stats: &[f32], x: &[f32]) -> Result<Vec<f32>> {
-    infer_with(network, &network.tensors(params)?, stats, x)
-}
-
-/// [`infer`] with the parameters already as tensors ([`Network::tensors`]).
-fn infer_with(network: &Network, tensors: &[Tensor], stats: &[f32], x: &[f32]) -> Result<Vec<f32>> {
     let width = network.input_width.max(1);
     let rows = x.len() / width;
+    if rows <= CHUNK_ROWS {
+        return Ok(forward_eval(network, params, stats, x));
+    }
     let mut out = Vec::with_capacity(rows * network.outputs);
-    for start in (0..rows).step_by(CHUNK_ROWS) {
-        let end = (start + CHUNK_ROWS).min(rows);
-        let chunk =
-            Tensor::from_slice(&x[start * width..end * width], (end - start, width), &Device::Cpu)
-                .map_err(candle_err)?;
-        let y = network.forward(tensors, &chunk, &mut Mode::Eval { stats })?;
-        out.extend(y.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(candle_err)?);
+    for chunk in x.chunks(CHUNK_ROWS * width) {
+        out.extend(forward_eval(network, params, stats, chunk));
     }
     Ok(out)
 }
@@ -74,24 +69,26 @@ pub fn mean_loss(outputs: &[f32], targets: &[EncodedTarget], width: usize) -> f6
     total / targets.len() as f64
 }
 
-/// A trained artifact loaded for inference: its parameters already as tensors.
+/// A trained artifact loaded for inference.
 pub struct Predictor {
     model: LoadedModel,
-    tensors: Vec<Tensor>,
+    /// The class names, shared by every prediction made.
+    classes: Vec<Arc<str>>,
 }
 
 impl Predictor {
     /// Reads the artifact's files.
     pub fn load(files: &[(String, Vec<u8>)]) -> Result<Self> {
         let model = artifact::load(files)?;
-        let tensors = model.network.tensors(&model.params)?;
-        Ok(Self { model, tensors })
+        let classes =
+            model.file.preprocessing.classes().iter().map(|c| Arc::from(c.as_str())).collect();
+        Ok(Self { model, classes })
     }
 
     fn run(&self, table: &Table, rows: &[usize]) -> Result<Vec<f32>> {
         let model = &self.model;
         let x = model.file.preprocessing.encode_features(table, rows)?;
-        infer_with(&model.network, &self.tensors, &model.stats, &x)
+        infer(&model.network, &model.params, &model.stats, &x)
     }
 }
 
@@ -106,7 +103,7 @@ impl modelyard_core::Predictor for Predictor {
             .map(|row| match model.file.task {
                 Task::Classification => {
                     let probabilities = softmax(row);
-                    let classes = prep.classes();
+                    let classes = &self.classes;
                     Prediction::Class {
                         label: classes[argmax(row) as usize].clone(),
                         probabilities: classes
@@ -150,9 +147,9 @@ impl modelyard_core::Predictor for Predictor {
     }
 
     fn memory_bytes(&self) -> usize {
-        // The flat parameters and their tensor copies, the running statistics, and a rough
-        // allowance for the description (preprocessing: category names, scalers).
-        let floats = 2 * self.model.params.len() + self.model.stats.len();
+        // The flat parameters, the running statistics, and a rough allowance for the
+        // description (preprocessing: category names, scalers).
+        let floats = self.model.params.len() + self.model.stats.len();
         floats * std::mem::size_of::<f32>() + 64 * 1024
     }
 

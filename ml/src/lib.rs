@@ -4,12 +4,11 @@
 //! Training is deterministic for a seed on one machine: weights are initialised and batches
 //! shuffled from the crate's own seeded generator ([`rng::SeededRng`]), never candle's.
 //!
-//! Threads: training's matrix products run on the caller's rayon pool (by default the global
-//! one, sized once from `RAYON_NUM_THREADS` or the available CPUs; run `train` inside
-//! `ThreadPool::install` to bound it). Inference goes through candle, which reads
-//! `RAYON_NUM_THREADS` on every matrix product and re-detects the CPUs each time it is unset:
-//! callers that predict in bulk should set it before the process starts any thread (setting it
-//! from a library while other threads run would be unsound, so this crate never does).
+//! Threads: training's and inference's matrix products run on the caller's rayon pool (by
+//! default the global one, sized once from `RAYON_NUM_THREADS` or the available CPUs; run them
+//! inside `ThreadPool::install` to bound it); small products stay on the calling thread.
+//! candle describes the networks and loads artifacts, and checks the hand-written passes in
+//! tests; no prediction goes through candle's kernels, which re-detect the CPUs on every call.
 
 pub mod artifact;
 pub mod backprop;

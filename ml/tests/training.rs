@@ -166,7 +166,7 @@ fn a_saved_artifact_predicts_what_evaluation_scored() {
         assert!((probabilities.values().sum::<f64>() - 1.0).abs() < 1e-9);
         let top = probabilities.iter().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         assert_eq!(top, label);
-        right += usize::from(Some(label) == actual.as_ref());
+        right += usize::from(Some(&**label) == actual.as_deref());
     }
     let accuracy = right as f64 / predictions.len() as f64;
     assert_eq!(accuracy, evaluation.metrics["accuracy"]);

@@ -5,7 +5,7 @@
 //! [`ColumnValues::Numeric`]; all others [`ColumnValues::Text`] holding trimmed values. Missing
 //! cells are `None` in both, by the same rules as inference.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -126,40 +126,39 @@ pub fn table_from_rows(
         columns.iter().map(|name| schema_column(schema, name, "columns")).collect::<Result<_>>()?;
     let mut builders: Vec<ValuesBuilder> =
         selected.iter().map(|c| ValuesBuilder::for_column(c)).collect();
-    // A set, not `schema.column`: wide schemas times many keys times many rows add up.
-    let known: HashSet<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    // One pass over each row's keys, each looked up once in maps with a fast hash (not
+    // `schema.column`, nor the row's own map: wide schemas times many rows add up), puts every
+    // feature's value in its slot; a key that is no column at all is refused before any value
+    // of its row is read.
+    type Fast = foldhash::fast::FixedState;
+    let known: HashSet<&str, Fast> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut slot_of: HashMap<&str, usize, Fast> = HashMap::default();
+    for (slot, column) in selected.iter().enumerate() {
+        slot_of.entry(column.name.as_str()).or_insert(slot);
+    }
+    let mut slots: Vec<Option<&Value>> = vec![None; selected.len()];
     for (i, row) in rows.iter().enumerate() {
-        if let Some(unknown) = row.keys().find(|key| !known.contains(key.as_str())) {
-            return Err(Error::validation(
-                format!("rows[{i}].{unknown}"),
-                "no such column in the dataset",
-            ));
-        }
-        if !allow_missing {
-            let absent: Vec<&str> = selected
-                .iter()
-                .map(|c| c.name.as_str())
-                .filter(|name| !row.contains_key(*name))
-                .collect();
-            if !absent.is_empty() {
-                return Err(Error::validation(
-                    format!("rows[{i}]"),
-                    format!(
-                        "missing feature column{} {}: give every feature, or set allow_missing \
-                         to let the model impute them",
-                        if absent.len() == 1 { "" } else { "s" },
-                        absent
-                            .iter()
-                            .map(|n| format!("\"{}\"", excerpt(n)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
+        slots.fill(None);
+        for (key, value) in row {
+            match slot_of.get(key.as_str()) {
+                Some(&slot) => slots[slot] = Some(value),
+                None if known.contains(key.as_str()) => {}
+                None => {
+                    return Err(Error::validation(
+                        format!("rows[{i}].{key}"),
+                        "no such column in the dataset",
+                    ));
+                }
             }
         }
         for (column, values) in selected.iter().zip(builders.iter_mut()) {
-            let value = row.get(&column.name).unwrap_or(&Value::Null);
             let field = || format!("rows[{i}].{}", column.name);
+            // A feature listed twice reads the one value from the first slot.
+            let value = match slots[slot_of[column.name.as_str()]] {
+                Some(value) => value,
+                None if allow_missing => &Value::Null,
+                None => return Err(absent_features(i, row, &selected)),
+            };
             values.push_json(value).map_err(|message| Error::validation(field(), message))?;
             if !allow_missing && values.0.is_missing(i) {
                 return Err(Error::validation(field(), NO_VALUE));
@@ -167,6 +166,25 @@ pub fn table_from_rows(
         }
     }
     Ok(table(&selected, builders, rows.len() as u64))
+}
+
+/// The error for row `i`, which lacks some of the `selected` features: every absent one.
+fn absent_features(i: usize, row: &Map<String, Value>, selected: &[&ColumnSchema]) -> Error {
+    let absent: Vec<String> = selected
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|name| !row.contains_key(*name))
+        .map(|name| format!("\"{}\"", excerpt(name)))
+        .collect();
+    Error::validation(
+        format!("rows[{i}]"),
+        format!(
+            "missing feature column{} {}: give every feature, or set allow_missing to let the \
+             model impute them",
+            if absent.len() == 1 { "" } else { "s" },
+            absent.join(", ")
+        ),
+    )
 }
 
 /// Why a missing value is refused where values are required.

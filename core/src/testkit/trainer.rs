@@ -120,7 +120,7 @@ struct Majority {
 
 impl Predictor for Majority {
     fn predict(&self, table: &Table) -> Result<Vec<Prediction>> {
-        let label = &self.label;
+        let label: std::sync::Arc<str> = self.label.as_str().into();
         Ok((0..table.rows)
             .map(|_| Prediction::Class {
                 label: label.clone(),
