@@ -313,22 +313,24 @@ pub fn forward_eval(network: &Network, params: &[f32], stats: &[f32], x: &[f32])
             Layer::Dense { units, activation, weight, bias, .. } => {
                 let units = *units;
                 next.clear();
-                next.reserve(rows * units);
-                let b = &params[seg(*bias)];
-                for _ in 0..rows {
-                    next.extend_from_slice(b);
-                }
-                // next = h @ W + next
+                next.resize(rows * units, 0.0);
+                // next = h @ W, then + bias: unlike training's folded bias, a row's result does
+                // not depend on how many rows share the call (gemm adds into a destination in
+                // a kernel-dependent order), so one row predicts the same alone or in a batch.
                 matmul(
                     (rows, units, width),
                     &mut next,
                     (units, 1),
-                    true,
+                    false,
                     &h,
                     (width, 1),
                     &params[seg(*weight)],
                     (units, 1),
                 );
+                let b = &params[seg(*bias)];
+                for row in next.chunks_exact_mut(units) {
+                    row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+                }
                 activate(&mut next, *activation);
                 let done = std::mem::replace(&mut h, std::borrow::Cow::Owned(next));
                 next = match done {
@@ -596,6 +598,24 @@ mod tests {
             assert_eq!(got.len(), rows * outputs);
             let err = max_relative(&got, &want);
             assert!(err < 1e-5, "{rows} rows -> {outputs}: differs by {err:e}");
+        }
+    }
+
+    /// A row's outputs are the same, bit for bit, alone and inside batches of any size.
+    #[test]
+    fn a_row_predicts_the_same_alone_and_in_a_batch() {
+        use Activation::*;
+        let dense = |units, activation| LayerSpec::Dense { units, activation };
+        let layers = [dense(16, Relu), LayerSpec::BatchNorm, dense(16, Gelu)];
+        let net = Network::plan(4, &layers, 3);
+        let mut rng = SeededRng::new(11, 0);
+        let (params, stats) = net.init(&mut rng);
+        let x: Vec<f32> = (0..300 * 4).map(|_| rng.symmetric(2.0) as f32).collect();
+        let alone: Vec<f32> =
+            x.chunks_exact(4).flat_map(|row| forward_eval(&net, &params, &stats, row)).collect();
+        for rows in [2, 7, 64, 300] {
+            let batch = forward_eval(&net, &params, &stats, &x[..rows * 4]);
+            assert_eq!(batch, alone[..rows * 3], "{rows} rows");
         }
     }
 
