@@ -568,12 +568,15 @@ mod tests {
         }
     }
 
+    fn dense(units: u32, activation: Activation) -> LayerSpec {
+        LayerSpec::Dense { units, activation }
+    }
+
     /// The eval-mode forward matches candle's, for every layer kind and activation, with
     /// batch-norm statistics that are not the identity.
     #[test]
     fn the_eval_forward_matches_candles() {
         use Activation::*;
-        let dense = |units, activation| LayerSpec::Dense { units, activation };
         let layers = [
             LayerSpec::BatchNorm,
             dense(6, Relu),
@@ -605,7 +608,6 @@ mod tests {
     #[test]
     fn a_row_predicts_the_same_alone_and_in_a_batch() {
         use Activation::*;
-        let dense = |units, activation| LayerSpec::Dense { units, activation };
         let layers = [dense(16, Relu), LayerSpec::BatchNorm, dense(16, Gelu)];
         let net = Network::plan(4, &layers, 3);
         let mut rng = SeededRng::new(11, 0);
@@ -624,7 +626,6 @@ mod tests {
     #[test]
     fn gradients_match_candle_autograd() {
         use Activation::*;
-        let dense = |units, activation| LayerSpec::Dense { units, activation };
         for (i, activation) in [Relu, Gelu, Tanh, Sigmoid, Linear].into_iter().enumerate() {
             for outputs in [3, 1] {
                 let seed = i as u64 * 10 + outputs as u64;

@@ -44,14 +44,8 @@ pub struct EpochPage {
 impl EpochPage {
     /// A page from up to `limit + 1` epochs read in order: the extra one only says that another
     /// page exists.
-    pub fn from_probe(mut epochs: Vec<EpochMetrics>, limit: Option<usize>) -> Self {
-        let next = match limit {
-            Some(limit) if epochs.len() > limit => {
-                epochs.truncate(limit);
-                epochs.last().map(|m| m.epoch)
-            }
-            _ => None,
-        };
+    pub fn from_probe(epochs: Vec<EpochMetrics>, limit: Option<usize>) -> Self {
+        let (epochs, next) = super::records::split_probe(epochs, limit, |m| m.epoch);
         Self { epochs, next }
     }
 }

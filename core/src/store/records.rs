@@ -141,16 +141,28 @@ pub struct Listed<T: Record> {
 impl<T: Record> Listed<T> {
     /// A page from up to `limit + 1` records read in list order: the extra one only says
     /// that another page exists.
-    pub fn from_probe(mut records: Vec<T>, limit: Option<usize>) -> Self {
-        let next = match limit {
-            Some(limit) if records.len() > limit => {
-                records.truncate(limit);
-                records.last().map(Record::id)
-            }
-            _ => None,
-        };
+    pub fn from_probe(records: Vec<T>, limit: Option<usize>) -> Self {
+        let (records, next) = split_probe(records, limit, Record::id);
         Self { records, next }
     }
+}
+
+/// Splits up to `limit + 1` items read in list order into the page (at most `limit`) and the
+/// cursor of the next one (`cursor` of the page's last item), `None` when no extra item says
+/// that another page exists.
+pub(crate) fn split_probe<T, C>(
+    mut items: Vec<T>,
+    limit: Option<usize>,
+    cursor: impl Fn(&T) -> C,
+) -> (Vec<T>, Option<C>) {
+    let next = match limit {
+        Some(limit) if items.len() > limit => {
+            items.truncate(limit);
+            items.last().map(cursor)
+        }
+        _ => None,
+    };
+    (items, next)
 }
 
 /// Owner-scoped records of one kind: what every backend implements once for all kinds.
