@@ -1,9 +1,12 @@
-// Command ferretdb runs FerretDB v1 (MongoDB wire protocol over SQLite) for Modelyard's tests,
+// Command ferretdb runs FerretDB v1 (MongoDB wire protocol over SQLite, or over PostgreSQL with
+// -postgresql) for Modelyard's tests and soak,
 // through FerretDB's embeddable package: `go install .../cmd/ferretdb@v1.24.x` builds a binary
 // that panics at start (its module lacks build/version/version.txt), which the embeddable
 // package does not check.
 //
 // Usage: ferretdb -listen 127.0.0.1:27017 -data ./dir
+//
+//	ferretdb -listen 127.0.0.1:27017 -postgresql postgres://127.0.0.1:5432/ferretdb
 package main
 
 import (
@@ -22,16 +25,23 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	data := flag.String("data", "ferretdb-data", "SQLite data directory")
+	postgresql := flag.String("postgresql", "", "PostgreSQL URL: store there instead of in SQLite")
 	flag.Parse()
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		log.Fatal(err)
+	config := ferretdb.Config{
+		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + *data + "/",
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	if *postgresql != "" {
+		config.Handler = "postgresql"
+		config.PostgreSQLURL = *postgresql
+	} else {
+		if err := os.MkdirAll(*data, 0o700); err != nil {
+			log.Fatal(err)
+		}
+		config.Handler = "sqlite"
+		config.SQLiteURL = "file:" + *data + "/"
+	}
+	f, err := ferretdb.New(&config)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -28,6 +28,9 @@ use serde_json::{Value, json};
 
 /// How hard and how long: `SOAK_USERS` (100), `SOAK_HATCH_RATE` (50 clients/s),
 /// `SOAK_SECONDS` (30), `SOAK_EPOCHS` (3 per run), `SOAK_MAX_RSS_GROWTH` (unset: reported only).
+/// Where: `SOAK_ONLY` (`sled` or `mongo`; unset: both), `SOAK_MONGO_URL` (a MongoDB-protocol
+/// server of the caller's, such as FerretDB on PostgreSQL, instead of a FerretDB on SQLite
+/// started here).
 #[derive(Debug, Clone)]
 struct Settings {
     users: usize,
@@ -35,6 +38,8 @@ struct Settings {
     seconds: usize,
     epochs: u32,
     max_rss_growth: Option<f64>,
+    only: Option<String>,
+    mongo_url: Option<String>,
 }
 
 impl Settings {
@@ -50,6 +55,10 @@ impl Settings {
             seconds: var("SOAK_SECONDS").unwrap_or(30),
             epochs: var("SOAK_EPOCHS").unwrap_or(3),
             max_rss_growth: var("SOAK_MAX_RSS_GROWTH"),
+            only: std::env::var("SOAK_ONLY").ok().filter(|only| !only.is_empty()).inspect(|only| {
+                assert!(only == "sled" || only == "mongo", "SOAK_ONLY={only}: sled or mongo");
+            }),
+            mongo_url: std::env::var("SOAK_MONGO_URL").ok().filter(|url| !url.is_empty()),
         }
     }
 }
@@ -57,25 +66,40 @@ impl Settings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn soak_on_sled_then_on_ferretdb_and_redis() {
     let settings = Settings::from_env();
-    let dir = tempfile::tempdir().unwrap();
-    let sled = Server::start(Launch {
-        name: "soak-sled",
-        role: "all",
-        store: format!("sled://{}", dir.path().join("store").display()),
-        cache: "memory".into(),
-        lease_secs: 30.0,
-    })
-    .await;
-    let passed = soak(&sled, "sled", &settings).await;
-    assert!(passed, "the soak on sled failed (see above); server log:\n{}", tail(&sled.log()));
-    drop(sled);
+    if settings.only.as_deref() != Some("mongo") {
+        let dir = tempfile::tempdir().unwrap();
+        let sled = Server::start(Launch {
+            name: "soak-sled",
+            role: "all",
+            store: format!("sled://{}", dir.path().join("store").display()),
+            cache: "memory".into(),
+            lease_secs: 30.0,
+        })
+        .await;
+        let passed = soak(&sled, "sled", &settings).await;
+        assert!(passed, "the soak on sled failed (see above); server log:\n{}", tail(&sled.log()));
+    }
+    if settings.only.as_deref() == Some("sled") {
+        return;
+    }
 
     let Some(ferret_bin) = cluster::services() else { return };
-    let (redis, ferret) = (Redis::start().await, Ferret::start(&ferret_bin).await);
+    let redis = Redis::start().await;
+    // The caller's server (its own database per run), or a FerretDB on SQLite of this test.
+    let (store, _ferret) = match &settings.mongo_url {
+        Some(url) => {
+            let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+            (format!("{}/soak{}", url.trim_end_matches('/'), nonce.as_secs()), None)
+        }
+        None => {
+            let ferret = Ferret::start(&ferret_bin).await;
+            (ferret.url("soak"), Some(ferret))
+        }
+    };
     let shared = Server::start(Launch {
         name: "soak-mongo",
         role: "all",
-        store: ferret.url("soak"),
+        store,
         cache: redis.url(),
         lease_secs: 30.0,
     })
