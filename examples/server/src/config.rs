@@ -9,6 +9,7 @@ use clap::{Parser, ValueEnum};
 use modelyard::{Config, ConfigSpec, Result};
 
 use crate::connections::ConnectionLimits;
+use crate::middleware::admission::Admission;
 use crate::middleware::rate_limit::RateSpec;
 use crate::state::ServerSettings;
 
@@ -100,6 +101,13 @@ pub struct Args {
     /// Most connections open at once from one client address (default 256).
     #[arg(long, env = "MODELYARD_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
+    /// API requests served at once; one more waits `--queue-wait-secs` for a slot and is then
+    /// answered 503 with `Retry-After` (default 1024).
+    #[arg(long, env = "MODELYARD_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_in_flight: Option<u64>,
+    /// Seconds a request waits for a slot when `--max-in-flight` are being served (default 5).
+    #[arg(long, env = "MODELYARD_QUEUE_WAIT_SECS", value_parser = positive_seconds)]
+    pub queue_wait_secs: Option<f64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "MODELYARD_LOG_JSON")]
     pub log_json: bool,
@@ -171,6 +179,14 @@ impl Args {
                     .unwrap_or(defaults.connections.max_per_address)
                     .max(1),
                 ..defaults.connections
+            },
+            admission: Admission {
+                max_in_flight: self.max_in_flight.map_or(defaults.admission.max_in_flight, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+                queue_wait: self
+                    .queue_wait_secs
+                    .map_or(defaults.admission.queue_wait, Duration::from_secs_f64),
             },
             ..defaults
         }

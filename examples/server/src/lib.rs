@@ -45,6 +45,7 @@ use crate::error::ApiError;
 use crate::middleware::access_log::{
     REQUEST_ID, drop_forged_request_id, log_response, request_span,
 };
+use crate::middleware::admission::admit;
 use crate::middleware::head_limits::refuse_oversized_heads;
 use crate::middleware::rate_limit::{limit_api, limit_auth};
 use crate::routes::{auth, data, files, health, model, notif, training};
@@ -62,6 +63,7 @@ pub fn app(state: AppState) -> Router {
     let sign_in = Router::new()
         .route("/api/auth/register", post(auth::register))
         .route("/api/auth/login", post(auth::login))
+        .route_layer(from_fn_with_state(state.clone(), admit))
         .route_layer(from_fn_with_state(state.clone(), limit_auth));
 
     let api = Router::new()
@@ -89,8 +91,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/files/models/{id}", get(files::model))
         .route("/api/notif", get(notif::list))
         .route("/api/notif/events", get(notif::events))
-        .route("/api/notif/{id}/read", post(notif::mark_read));
-    // A disabled limiter costs nothing per request: the layer is not there at all.
+        .route("/api/notif/{id}/read", post(notif::mark_read))
+        .route_layer(from_fn_with_state(state.clone(), admit));
+    // Rate limits answer before a request waits for a slot. A disabled limiter costs nothing
+    // per request: the layer is not there at all.
     let api = match state.settings().api_rate {
         Some(_) => api.route_layer(from_fn_with_state(state.clone(), limit_api)),
         None => api,

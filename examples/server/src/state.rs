@@ -8,6 +8,7 @@ use modelyard::Modelyard;
 use tokio_util::sync::CancellationToken;
 
 use crate::connections::ConnectionLimits;
+use crate::middleware::admission::Admission;
 use crate::middleware::rate_limit::{RateLimiter, RateSpec};
 
 /// HTTP-side settings; every business limit stays in the facade's [`modelyard::Config`].
@@ -28,6 +29,8 @@ pub struct ServerSettings {
     pub api_rate: Option<RateSpec>,
     /// Timeouts and size limits of connections and request heads.
     pub connections: ConnectionLimits,
+    /// How many API requests run at once before more are shed.
+    pub admission: Admission,
 }
 
 impl Default for ServerSettings {
@@ -40,6 +43,7 @@ impl Default for ServerSettings {
             auth_rate: RateSpec { burst: 20, per_second: 0.5 },
             api_rate: Some(RateSpec { burst: 2_000, per_second: 1_000.0 }),
             connections: ConnectionLimits::default(),
+            admission: Admission::default(),
         }
     }
 }
@@ -55,6 +59,7 @@ struct Inner {
     settings: ServerSettings,
     auth_limiter: RateLimiter,
     api_limiter: Option<RateLimiter>,
+    admission_slots: tokio::sync::Semaphore,
     shutdown: CancellationToken,
     draining: AtomicBool,
 }
@@ -64,12 +69,14 @@ impl AppState {
     pub fn new(yard: Modelyard, settings: ServerSettings) -> Self {
         let auth_limiter = RateLimiter::new(settings.auth_rate);
         let api_limiter = settings.api_rate.map(RateLimiter::new);
+        let admission_slots = tokio::sync::Semaphore::new(settings.admission.max_in_flight.max(1));
         Self {
             inner: Arc::new(Inner {
                 yard,
                 settings,
                 auth_limiter,
                 api_limiter,
+                admission_slots,
                 shutdown: CancellationToken::new(),
                 draining: AtomicBool::new(false),
             }),
@@ -88,6 +95,10 @@ impl AppState {
 
     pub(crate) fn auth_limiter(&self) -> &RateLimiter {
         &self.inner.auth_limiter
+    }
+
+    pub(crate) fn admission_slots(&self) -> &tokio::sync::Semaphore {
+        &self.inner.admission_slots
     }
 
     pub(crate) fn api_limiter(&self) -> Option<&RateLimiter> {

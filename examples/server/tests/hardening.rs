@@ -517,6 +517,63 @@ async fn h3_slow_and_idle_clients_are_disconnected_and_capped_per_address() {
     drop(held);
 }
 
+/// Load shedding (beyond H1-H16, found by the soak on a slow store): with every slot taken, one
+/// more API request waits the configured time and is answered 503 `UNAVAILABLE` with
+/// `Retry-After`, instead of queueing for as long as the store takes; health checks still
+/// answer, and a freed slot serves again.
+#[tokio::test]
+async fn a_server_at_capacity_sheds_requests_early_with_retry_after() {
+    use modelyard_server::middleware::admission::Admission;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let queue_wait = Duration::from_millis(300);
+    let server = TestServer::with(Options {
+        settings: ServerSettings {
+            admission: Admission { max_in_flight: 1, queue_wait },
+            ..Options::default().settings
+        },
+        ..Default::default()
+    })
+    .await;
+    let token = server.register("ada").await;
+    assert_eq!(server.get("/api/model", &token).await.status(), StatusCode::OK);
+
+    // An upload whose body is still on its way holds the one slot.
+    let address = server.base.trim_start_matches("http://");
+    let mut upload = tokio::net::TcpStream::connect(address).await.unwrap();
+    let part = "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\
+                Content-Type: text/csv\r\n\r\na,b\n1,2\n";
+    let head = format!(
+        "POST /api/data HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 100000\r\n\r\n{part}"
+    );
+    upload.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = std::time::Instant::now();
+    let response = server.get("/api/model", &token).await;
+    let waited = started.elapsed();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let error = error_code(response, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(error["code"], "UNAVAILABLE", "{error}");
+    assert_eq!(retry_after.as_ref().and_then(|v| v.to_str().ok()), Some("1"));
+    assert!(waited >= queue_wait && waited < Duration::from_secs(5), "shed after {waited:?}");
+    let health = server.request(Method::GET, "/healthz", None).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "health checks take no slot");
+
+    // The upload's client goes away: its slot is free again.
+    drop(upload);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = server.get("/api/model", &token).await.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(std::time::Instant::now() < deadline, "the slot was never given back");
+    }
+}
+
 /// H10 (continued): 414 and 431 were answered with an empty body by the HTTP parser.
 #[tokio::test]
 async fn h10_oversized_uris_and_headers_get_json_errors() {
