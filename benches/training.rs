@@ -1,4 +1,4 @@
-//! Training throughput (samples/s) of the candle trainer on the two synthetic shapes of the
+//! Training throughput (samples/s) of the default trainer on the two synthetic shapes of the
 //! PyTorch peer (../shared/peers): small = 20,000 x 64, 64-128-64-10, batch 64; large =
 //! 20,000 x 784, 784-512-512-10, batch 128; Adam 1e-3; shuffled mini-batches; all rows trained.
 //!
@@ -21,7 +21,7 @@ use modelyard::core::{
     ColumnValues, DatasetId, DatasetSchema, EpochMetrics, LayerSpec, Model, ModelId, Result, Table,
     TableColumn, TrainParams, Trainer, TrainingInput, TrainingObserver, UserId,
 };
-use modelyard_ml::CandleTrainer;
+use modelyard_ml::MlpTrainer;
 use modelyard_ml::rng::SeededRng;
 
 const ROWS: usize = 20_000;
@@ -134,7 +134,7 @@ impl TrainingObserver for Epochs {
 }
 
 fn bench_training(c: &mut Criterion) {
-    let trainer = CandleTrainer::new();
+    let trainer = MlpTrainer::new();
     for shape in &SHAPES {
         let (schema, table, model) = dataset(shape);
         let mut group = c.benchmark_group("training");

@@ -47,7 +47,7 @@ pub struct Config {
     /// records are read directly: they are already in process).
     pub cache_policy: CachePolicy,
     /// The training engine; without one this process serves but does not train. [`Config::new`]
-    /// sets the candle trainer when built with the `ml` feature (the default).
+    /// sets the default trainer when built with the `ml` feature (the default).
     pub trainer: Option<Arc<dyn Trainer>>,
     /// A Redis URL (`redis://host:6379/0`) for the cache (with the token denylist and rate-limit
     /// counters) and live events, shared by every process using it (needs the `redis` feature).
@@ -85,11 +85,12 @@ impl Config {
     }
 }
 
-/// The built-in training engine: candle's, with the `ml` feature.
+/// The built-in training engine, with the `ml` feature: the MLP trainer (hand-written passes
+/// over gemm).
 pub fn default_trainer() -> Option<Arc<dyn Trainer>> {
     #[cfg(feature = "ml")]
     {
-        Some(Arc::new(modelyard_ml::CandleTrainer::new()))
+        Some(Arc::new(modelyard_ml::MlpTrainer::new()))
     }
     #[cfg(not(feature = "ml"))]
     {

@@ -1,6 +1,6 @@
 //! The training engine's contract, for plugging in an engine of your own with
 //! [`crate::Config::with_trainer`]. The built-in one ([`crate::default_trainer`]) trains
-//! multilayer perceptrons on candle.
+//! multilayer perceptrons on the CPU.
 
 pub use modelyard_core::{
     CancelToken, Checkpoint, ColumnValues, Table, TableColumn, TrainedModel, Trainer,

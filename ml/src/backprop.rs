@@ -468,7 +468,7 @@ mod tests {
     use modelyard_core::LayerSpec;
 
     use super::*;
-    use crate::network::{Mode, cross_entropy, mean_squared_error};
+    use crate::reference::{Mode, cross_entropy, mean_squared_error};
 
     /// candle's autograd gradients, loss, outputs and statistics for one batch.
     fn autograd(

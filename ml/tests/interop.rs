@@ -7,7 +7,7 @@
 mod support;
 
 use modelyard_core::{Activation, LayerSpec, Optimizer, Prediction, TrainParams, Trainer};
-use modelyard_ml::CandleTrainer;
+use modelyard_ml::MlpTrainer;
 use support::{load, model, repo_file, train};
 
 fn every_layer_kind() -> Vec<LayerSpec> {
@@ -33,7 +33,7 @@ fn write_case(dir: &std::path::Path, name: &str, csv: &str, target: &str) {
         ..TrainParams::default()
     };
     let (trained, _) = train(&model, &schema, &table, &params, None);
-    let predictions = CandleTrainer::new().load(&trained.files).unwrap().predict(&table).unwrap();
+    let predictions = MlpTrainer::new().load(&trained.files).unwrap().predict(&table).unwrap();
     assert_eq!(predictions.len(), table.rows);
     let out = dir.join(name);
     std::fs::create_dir_all(&out).unwrap();

@@ -1,4 +1,4 @@
-//! Behaviour of the candle trainer: regression, reproducibility, checkpoint and resume,
+//! Behaviour of the default trainer: regression, reproducibility, checkpoint and resume,
 //! cancellation, early stopping, parameter errors, artifacts and predictions.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -8,7 +8,7 @@ use modelyard_core::{
     Activation, CancelToken, EarlyStopping, EpochMetrics, LayerSpec, Optimizer, Prediction,
     TrainParams, Trainer, TrainingInput, TrainingOutcome,
 };
-use modelyard_ml::CandleTrainer;
+use modelyard_ml::MlpTrainer;
 use support::{Recorder, load, model, repo_file, stratified_split, train};
 
 const REGRESSION: &str = "ml/tests/data/regression.csv";
@@ -119,7 +119,7 @@ fn cancellation_stops_within_the_next_batch() {
     let token = CancelToken::new();
     let mut recorder = Recorder { cancel_after: Some((2, token.clone())), ..Recorder::default() };
     let input = TrainingInput { model: &model, schema: &schema, table: &table, params: &params };
-    let outcome = CandleTrainer::new().train(input, None, &mut recorder, &token).unwrap();
+    let outcome = MlpTrainer::new().train(input, None, &mut recorder, &token).unwrap();
     assert_eq!(outcome, TrainingOutcome::Cancelled);
     assert_eq!(recorder.epochs.len(), 2);
 }
@@ -130,7 +130,7 @@ fn bad_parameters_name_their_field() {
     let model = model(&schema, "species", None);
     let params = TrainParams { learning_rate: 0.0, ..TrainParams::default() };
     let input = TrainingInput { model: &model, schema: &schema, table: &table, params: &params };
-    let err = CandleTrainer::new()
+    let err = MlpTrainer::new()
         .train(input, None, &mut Recorder::default(), &CancelToken::new())
         .unwrap_err();
     assert_eq!(err.field(), Some("learning_rate"), "{err}");
@@ -152,7 +152,7 @@ fn a_saved_artifact_predicts_what_evaluation_scored() {
     }
     let files: Vec<(String, Vec<u8>)> =
         names.iter().map(|n| (n.to_string(), std::fs::read(dir.path().join(n)).unwrap())).collect();
-    let loaded = CandleTrainer::new().load(&files).unwrap();
+    let loaded = MlpTrainer::new().load(&files).unwrap();
     let predictions = loaded.predict(&test_table).unwrap();
     let evaluation = loaded.evaluate(&test_table).unwrap();
     let actual = match &test_table.column("species").unwrap().values {

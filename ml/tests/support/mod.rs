@@ -11,7 +11,7 @@ use modelyard_core::{
     LayerSpec, Model, ModelId, Result, Table, TableColumn, Task, TrainParams, TrainedModel,
     Trainer, TrainingInput, TrainingObserver, TrainingOutcome, UserId,
 };
-use modelyard_ml::CandleTrainer;
+use modelyard_ml::MlpTrainer;
 
 /// A dataset file of the repository.
 pub fn repo_file(path: &str) -> Vec<u8> {
@@ -130,7 +130,7 @@ pub fn train(
 ) -> (TrainedModel, Recorder) {
     let mut recorder = Recorder::default();
     let input = TrainingInput { model, schema, table, params };
-    match CandleTrainer::new().train(input, resume, &mut recorder, &CancelToken::new()).unwrap() {
+    match MlpTrainer::new().train(input, resume, &mut recorder, &CancelToken::new()).unwrap() {
         TrainingOutcome::Trained(trained) => (trained, recorder),
         TrainingOutcome::Cancelled => panic!("not cancelled"),
     }
@@ -142,8 +142,7 @@ pub fn train_and_score(path: &str, target: &str) -> (Model, TrainedModel, Evalua
     let (train_table, test_table) = stratified_split(&table, target, 0.2, 7);
     let model = model(&schema, target, None);
     let (trained, _) = train(&model, &schema, &train_table, &TrainParams::default(), None);
-    let evaluation =
-        CandleTrainer::new().load(&trained.files).unwrap().evaluate(&test_table).unwrap();
+    let evaluation = MlpTrainer::new().load(&trained.files).unwrap().evaluate(&test_table).unwrap();
     (model, trained, evaluation)
 }
 
