@@ -74,10 +74,21 @@ for round in $(seq "$ROUNDS"); do
 done
 printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{r[NR]=$1} END{printf "== median ratio over %d rounds: %s %% of the bare route (all: ", NR, r[int((NR+1)/2)]}'
 echo "${RATIOS[*]})"
-echo "== 1,000 requests/s: bare hello route"
-"$HEY" -z "$HEY_DURATION" -c 10 -q 100 "$HELLO" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
-echo "== 1,000 requests/s: authenticated GET /api/model"
-"$HEY" -z "$HEY_DURATION" -c 10 -q 100 -H "Authorization: Bearer $TOKEN" "$API/api/model" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
-echo "== 1,000 requests/s: authenticated POST /api/model/{id}/predict, one iris row"
-"$HEY" -z "$HEY_DURATION" -c 10 -q 100 -m POST -T application/json -d "$PREDICT_BODY" \
-  -H "Authorization: Bearer $TOKEN" "$API/api/model/$MODEL/predict" | sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p'
+# The server's CPU time (user + system, from /proc) over a run, per answer: what a request
+# costs the server at a steady 1,000 requests/s, whatever the machine's other load does to latency.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+hey_section() { # hey_section <title> <hey args...>
+  local title=$1 before out answers; shift
+  echo "== 1,000 requests/s: $title"
+  before=$(cpu_ticks)
+  out=$("$HEY" -z "$HEY_DURATION" -c 10 -q 100 "$@")
+  sed -n '/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code distribution/,$p' <<<"$out"
+  answers=$(awk '/\[[0-9]+\]/{n += $2} END{print n + 0}' <<<"$out")
+  awk -v t="$(( $(cpu_ticks) - before ))" -v us="$TICK_US" -v n="$answers" \
+    'BEGIN{if (n) printf "  server CPU: %.1f us per request (%d answers)\n", t * us / n, n}'
+}
+hey_section "bare hello route" "$HELLO"
+hey_section "authenticated GET /api/model" -H "Authorization: Bearer $TOKEN" "$API/api/model"
+hey_section "authenticated POST /api/model/{id}/predict, one iris row" -m POST \
+  -T application/json -d "$PREDICT_BODY" -H "Authorization: Bearer $TOKEN" "$API/api/model/$MODEL/predict"
