@@ -290,3 +290,31 @@ async fn each_user_has_at_most_the_configured_uploads_under_way() {
     f.service.upload(ada, "fourth", "x.csv", body(b"a,b\n1,2\n")).await.unwrap();
     assert_eq!(f.service.list(ada).await.unwrap().len(), 3);
 }
+
+/// A stored file passed the limits of its day: lowering the upload limits later (rows, columns,
+/// field size) must not lock its owner out of a dataset they already have. Preview, download
+/// and the table a run or an evaluation reads are bound by the file's own shape only.
+#[tokio::test]
+async fn a_stored_dataset_stays_readable_when_the_upload_limits_are_lowered() {
+    let f = fixture(DatasetConfig::default());
+    let ada = UserId::new();
+    let dataset = f.service.upload(ada, "iris", "iris.csv", body(IRIS)).await.unwrap();
+    let blobs = f.backend.blobs.clone().unwrap();
+    let stricter = DatasetConfig {
+        max_rows: Some(2),
+        max_columns: 2,
+        max_field_bytes: 4,
+        ..DatasetConfig::default()
+    };
+    let later =
+        DatasetService::new(f.backend.datasets.clone(), f.backend.models.clone(), blobs, stricter);
+    let refused = later.upload(ada, "again", "iris.csv", body(IRIS)).await.unwrap_err();
+    assert_eq!(refused.code(), "VALIDATION", "new uploads meet the new limits: {refused}");
+
+    let preview = later.preview(ada, dataset.id, 10).await.unwrap();
+    assert_eq!(preview.rows.len(), 10);
+    let (_, data) = later.download(ada, dataset.id).await.unwrap();
+    assert_eq!(collect(data).await.lines().count(), 151, "the whole file, header and 150 rows");
+    let (_, table) = later.load_table(ada, dataset.id).await.unwrap();
+    assert_eq!((table.rows, table.columns.len()), (150, 5));
+}

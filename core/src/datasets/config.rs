@@ -56,6 +56,19 @@ impl From<&DatasetConfig> for CsvLimits {
     }
 }
 
+impl CsvLimits {
+    /// The limits for reading back a file already stored under `schema`: it passed the limits
+    /// in force when it was uploaded, which may have been wider than today's, so only its own
+    /// shape bounds it (twice its columns, as for any stored file; no row or field limit).
+    pub(crate) fn stored(schema: &crate::DatasetSchema) -> Self {
+        Self {
+            max_columns: Self::default().max_columns.max(schema.columns.len().saturating_mul(2)),
+            max_field_bytes: usize::MAX,
+            max_rows: None,
+        }
+    }
+}
+
 impl Default for CsvLimits {
     fn default() -> Self {
         Self::from(&DatasetConfig::default())

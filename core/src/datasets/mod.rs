@@ -194,7 +194,8 @@ impl DatasetService {
         let dataset = self.get(owner, id).await?;
         let limit = limit.clamp(1, self.config.preview_max_rows.max(1));
         let data = self.blobs.get(&dataset.blob_key).await?;
-        preview::stream_preview(data, delimiter_of(&dataset)?, limit, self.limits()).await
+        let limits = CsvLimits::stored(&dataset.schema);
+        preview::stream_preview(data, delimiter_of(&dataset)?, limit, limits).await
     }
 
     /// Deletes a dataset and its file; `Conflict` while one of the owner's models uses it.
@@ -225,27 +226,16 @@ impl DatasetService {
         let dataset = self.get(owner, id).await?;
         let delimiter = delimiter_of(&dataset)?;
         let data = self.blobs.get(&dataset.blob_key).await?;
-        Ok((dataset, export::export_stream(data, delimiter, self.limits())))
+        let limits = CsvLimits::stored(&dataset.schema);
+        Ok((dataset, export::export_stream(data, delimiter, limits)))
     }
 
     /// The dataset read into typed columns with its stored schema; the file is streamed into
     /// the table, never held whole.
     pub async fn load_table(&self, owner: UserId, id: DatasetId) -> Result<(Dataset, Table)> {
         let dataset = self.get(owner, id).await?;
-        let delimiter = delimiter_of(&dataset)?;
-        let text = ingest::stored_text(self.blobs.get(&dataset.blob_key).await?);
-        let limits = self.limits();
-        let schema = dataset.schema.clone();
-        let table = tokio::task::spawn_blocking(move || {
-            table::read_table(text, delimiter, &schema, None, limits)
-        })
-        .await
-        .map_err(Error::internal)??;
+        let table = read_stored_table(self.blobs.as_ref(), &dataset).await?;
         Ok((dataset, table))
-    }
-
-    fn limits(&self) -> CsvLimits {
-        CsvLimits::from(&self.config)
     }
 
     /// Deletes a blob whose record is gone or was never written; a failure only leaves an
@@ -310,6 +300,21 @@ impl Drop for PendingBlob {
 }
 
 /// The stored delimiter as a byte; anything else means the record was tampered with.
+/// A stored dataset's file read into a table of its schema's columns (a training run's data,
+/// an evaluation's). The file is streamed from the blob store into the CSV reader on a blocking
+/// thread: memory holds the table and a few chunks, never the whole file, and no runtime thread
+/// waits on the parse. Today's upload limits do not apply to a file already stored.
+pub async fn read_stored_table(blobs: &dyn BlobStore, dataset: &Dataset) -> Result<Table> {
+    let delimiter = delimiter_of(dataset)?;
+    let text = ingest::stored_text(blobs.get(&dataset.blob_key).await?);
+    let schema = dataset.schema.clone();
+    tokio::task::spawn_blocking(move || {
+        table::read_table(text, delimiter, &schema, None, CsvLimits::stored(&schema))
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
 fn delimiter_of(dataset: &Dataset) -> Result<u8> {
     u8::try_from(dataset.schema.delimiter)
         .ok()

@@ -50,12 +50,10 @@ fn parse_csv(bytes: &[u8], schema: &DatasetSchema, wanted: Option<&[String]>) ->
     let text = decode_text(bytes)?;
     let delimiter = u8::try_from(schema.delimiter).ok();
     let delimiter = sniff_delimiter(text.as_bytes(), true, delimiter);
-    // A deployment may allow wider files than the defaults: a stored dataset must stay readable.
-    let defaults = CsvLimits::default();
-    let limits = CsvLimits {
-        max_columns: defaults.max_columns.max(schema.columns.len().saturating_mul(2)),
-        ..defaults
-    };
+    // Rows given to predict keep the default field limit; only the column count follows the
+    // schema, which a deployment may have allowed wider than the defaults.
+    let limits =
+        CsvLimits { max_columns: CsvLimits::stored(schema).max_columns, ..CsvLimits::default() };
     read_table(text.as_bytes(), delimiter, schema, wanted, limits)
 }
 

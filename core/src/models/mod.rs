@@ -194,8 +194,7 @@ impl ModelService {
     ) -> Result<Evaluation> {
         let model = self.get(owner, id).await?;
         let dataset = self.stores.datasets.get(owner, dataset_id).await?;
-        let bytes = self.stores.blobs.get_bytes(&dataset.blob_key).await?;
-        let table = datasets::parse_table(&bytes, &dataset.schema)?;
+        let table = datasets::read_stored_table(self.stores.blobs.as_ref(), &dataset).await?;
         let predictor = self.predictor(&model).await?;
         run_model(predictor, table.rows, move |p| p.evaluate(&table)).await
     }
