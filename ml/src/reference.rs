@@ -42,18 +42,9 @@ impl Network {
             .collect()
     }
 
-    /// Constant tensors of the parameters, for inference.
+    /// The parameters as tensors, for an eval-mode forward pass.
     pub fn tensors(&self, params: &[f32]) -> candle_core::Result<Vec<Tensor>> {
-        self.segments
-            .iter()
-            .map(|s| {
-                Tensor::from_slice(
-                    &params[s.offset..s.offset + s.len()],
-                    s.shape.as_slice(),
-                    &Device::Cpu,
-                )
-            })
-            .collect()
+        Ok(self.vars(params)?.into_iter().map(Var::into_inner).collect())
     }
 
     /// The forward pass of `x` (`[batch, input_width]`) to logits or scaled values.
