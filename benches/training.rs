@@ -1,5 +1,5 @@
 //! Training throughput (samples/s) of the default trainer on the two synthetic shapes of the
-//! PyTorch peer (../shared/peers): small = 20,000 x 64, 64-128-64-10, batch 64; large =
+//! PyTorch peer (benches/peers/torch_mlp.py): small = 20,000 x 64, 64-128-64-10, batch 64; large =
 //! 20,000 x 784, 784-512-512-10, batch 128; Adam 1e-3; shuffled mini-batches; all rows trained.
 //!
 //! ```sh
