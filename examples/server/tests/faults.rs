@@ -111,6 +111,57 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
     drop((api, worker));
 }
 
+/// Checklist item 25, eviction: a Redis at its memory limit evicts cached records (any key,
+/// least recently used first). Every read then comes from the record store, right, and nothing
+/// that was acknowledged is lost: Redis only ever holds copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_evicting_under_its_memory_limit_loses_nothing() {
+    let Some(ferret_bin) = cluster::services() else { return };
+    let redis =
+        Redis::start_with(&["--maxmemory", "1mb", "--maxmemory-policy", "allkeys-lru"]).await;
+    let ferret = Ferret::start(&ferret_bin).await;
+    let api = Server::start(Launch {
+        name: "evicting",
+        role: "all",
+        store: ferret.url("faults_eviction"),
+        cache: redis.url(),
+        lease_secs: 5.0,
+    })
+    .await;
+    let token = api.register("ada").await;
+    let dataset = api.upload(&token, cluster::synthetic_csv(300, 12)).await;
+    let mut models = Vec::new();
+    for width in 1..=40 {
+        models.push((api.create_model(&token, &dataset, &[width]).await, width));
+    }
+    // Every model read twice (the second read is a cache hit unless its entry was evicted),
+    // each answering its own layers.
+    for _ in 0..2 {
+        for (model, width) in &models {
+            let response = api.get(&format!("/api/model/{model}"), &token).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["model"]["layers"][0]["units"], *width, "{body}");
+        }
+        assert_eq!(api.get(&format!("/api/data/{dataset}"), &token).await.status(), StatusCode::OK);
+    }
+    let stats = redis.command("INFO stats").await.unwrap();
+    let evicted: u64 = stats
+        .lines()
+        .find_map(|line| line.strip_prefix("evicted_keys:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no evicted_keys in INFO stats: {stats}"));
+    assert!(evicted > 0, "the test must make Redis evict: {stats}");
+
+    // Work still goes through: a run trains and its model is found.
+    let run = api.start_run(&token, &models[0].0, 2, 64).await;
+    let done = api.finished_run(&token, &run, Duration::from_secs(120)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let listed: Value = api.get("/api/model?limit=1000", &token).await.json().await.unwrap();
+    assert_eq!(listed["models"].as_array().unwrap().len(), models.len());
+    println!("Redis evicted {evicted} keys; every answer came back right");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_ferretdb_is_a_quick_503_and_the_same_process_recovers() {
     let Some(ferret_bin) = cluster::services() else { return };

@@ -84,11 +84,23 @@ pub struct Redis {
     pub port: u16,
     dir: TempDir,
     child: Option<Child>,
+    /// More `redis-server` arguments (`--maxmemory 1mb`...).
+    extra: Vec<String>,
 }
 
 impl Redis {
     pub async fn start() -> Self {
-        let mut redis = Self { port: free_port(), dir: tempfile::tempdir().unwrap(), child: None };
+        Self::start_with(&[]).await
+    }
+
+    /// A server started with more arguments.
+    pub async fn start_with(extra: &[&str]) -> Self {
+        let mut redis = Self {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+            extra: extra.iter().map(|&arg| arg.to_owned()).collect(),
+        };
         redis.spawn().await;
         redis
     }
@@ -98,6 +110,7 @@ impl Redis {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(&self.extra)
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(log)
@@ -130,7 +143,7 @@ impl Redis {
     pub async fn command(&self, command: &str) -> Option<String> {
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.ok()?;
         stream.write_all(format!("{command}\r\n").as_bytes()).await.ok()?;
-        let mut buffer = vec![0u8; 512];
+        let mut buffer = vec![0u8; 16 * 1024];
         let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
             .await
             .ok()?
