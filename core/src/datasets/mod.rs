@@ -299,7 +299,6 @@ impl Drop for PendingBlob {
     }
 }
 
-/// The stored delimiter as a byte; anything else means the record was tampered with.
 /// A stored dataset's file read into a table of its schema's columns (a training run's data,
 /// an evaluation's). The file is streamed from the blob store into the CSV reader on a blocking
 /// thread: memory holds the table and a few chunks, never the whole file, and no runtime thread
@@ -315,6 +314,7 @@ pub async fn read_stored_table(blobs: &dyn BlobStore, dataset: &Dataset) -> Resu
     .map_err(Error::internal)?
 }
 
+/// The stored delimiter as a byte; anything else means the record was tampered with.
 fn delimiter_of(dataset: &Dataset) -> Result<u8> {
     u8::try_from(dataset.schema.delimiter)
         .ok()
