@@ -468,7 +468,7 @@ mod tests {
     use modelyard_core::LayerSpec;
 
     use super::*;
-    use crate::reference::{Mode, cross_entropy, mean_squared_error};
+    use crate::reference::{Mode, cross_entropy, every_layer_kind, mean_squared_error};
 
     /// candle's autograd gradients, loss, outputs and statistics for one batch.
     fn autograd(
@@ -576,17 +576,8 @@ mod tests {
     /// batch-norm statistics that are not the identity.
     #[test]
     fn the_eval_forward_matches_candles() {
-        use Activation::*;
-        let layers = [
-            LayerSpec::BatchNorm,
-            dense(6, Relu),
-            LayerSpec::BatchNorm,
-            dense(5, Gelu),
-            LayerSpec::Dropout { rate: 0.2 },
-            dense(5, Tanh),
-            dense(4, Sigmoid),
-            dense(4, Linear),
-        ];
+        // Batch-norm first too: its statistics then act on the raw inputs.
+        let layers = [vec![LayerSpec::BatchNorm], every_layer_kind()].concat();
         for (inputs, outputs, rows) in [(3, 3, 1), (3, 1, 17), (3, 3, 300)] {
             let net = Network::plan(inputs, &layers, outputs);
             let mut rng = SeededRng::new(7 + rows as u64, 0);
@@ -634,15 +625,7 @@ mod tests {
                 check(&[], 4, outputs, 8, seed + 2);
             }
         }
-        let mixed = [
-            dense(6, Relu),
-            LayerSpec::BatchNorm,
-            dense(5, Gelu),
-            LayerSpec::Dropout { rate: 0.2 },
-            dense(5, Tanh),
-            dense(4, Sigmoid),
-            dense(4, Linear),
-        ];
+        let mixed = every_layer_kind();
         let leading = [
             LayerSpec::BatchNorm,
             LayerSpec::Dropout { rate: 0.3 },

@@ -143,26 +143,31 @@ pub fn mean_squared_error(outputs: &Tensor, targets: &Tensor) -> candle_core::Re
     outputs.sub(targets)?.sqr()?.mean_all()
 }
 
+/// A network with every layer kind and every activation, in the order the tests check them:
+/// dense, batch-norm, dropout, and ReLU, GELU, tanh, sigmoid, linear.
+pub fn every_layer_kind() -> Vec<modelyard_core::LayerSpec> {
+    use modelyard_core::LayerSpec::{BatchNorm, Dense, Dropout};
+    vec![
+        Dense { units: 6, activation: Activation::Relu },
+        BatchNorm,
+        Dense { units: 5, activation: Activation::Gelu },
+        Dropout { rate: 0.2 },
+        Dense { units: 5, activation: Activation::Tanh },
+        Dense { units: 4, activation: Activation::Sigmoid },
+        Dense { units: 4, activation: Activation::Linear },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use modelyard_core::LayerSpec;
-
     use super::*;
 
     /// Every parameter of every layer kind and activation gets a non-zero gradient: no op on the
     /// path silently records no backward.
     #[test]
     fn every_parameter_receives_a_gradient() {
-        let layers = [
-            LayerSpec::Dense { units: 6, activation: Activation::Relu },
-            LayerSpec::BatchNorm,
-            LayerSpec::Dense { units: 5, activation: Activation::Gelu },
-            LayerSpec::Dropout { rate: 0.2 },
-            LayerSpec::Dense { units: 5, activation: Activation::Tanh },
-            LayerSpec::Dense { units: 4, activation: Activation::Sigmoid },
-            LayerSpec::Dense { units: 4, activation: Activation::Linear },
-        ];
+        let layers = every_layer_kind();
         for outputs in [3, 1] {
             let net = Network::plan(3, &layers, outputs);
             let mut rng = SeededRng::new(5, 0);
