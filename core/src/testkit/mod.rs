@@ -65,12 +65,31 @@ pub struct Fixture {
     pub backend: Backend,
     /// Whatever keeps the namespace alive (a temporary directory, a database dropper).
     guard: Box<dyn Any + Send + Sync>,
+    /// The suite's modules this backend is tested on (`None`: all of them).
+    only: Option<&'static [&'static str]>,
 }
 
 impl Fixture {
     /// Wraps a freshly opened backend with the guard of its namespace.
     pub fn new(backend: Backend, guard: impl Any + Send + Sync) -> Self {
-        Self { backend, guard: Box::new(guard) }
+        Self { backend, guard: Box::new(guard), only: None }
+    }
+
+    /// Tests only the suite's `modules` (`["blobs"]`, say) on this backend: the stores it
+    /// fills in for the others (the record stores a blob-only backend needs to make a
+    /// [`Backend`]) belong to another backend, so their tests say they skip, never pass.
+    pub fn only(mut self, modules: &'static [&'static str]) -> Self {
+        self.only = Some(modules);
+        self
+    }
+
+    /// Whether the suite's `module` tests this backend; says it skips when not.
+    pub fn covers(&self, module: &str) -> bool {
+        let covered = self.only.is_none_or(|only| only.contains(&module));
+        if !covered {
+            println!("skipped: the {module} stores of this fixture are not the backend under test");
+        }
+        covered
     }
 
     /// The guard, if it is a `T` (e.g. the `tempfile::TempDir` a backend's own test reopens).
