@@ -240,6 +240,8 @@ export interface OpenOptions {
   store?: string
   cache?: string
   cacheNamespace?: string
+  /** `s3://bucket/prefix?endpoint=...`: file bytes on an S3-compatible server. */
+  blobs?: string
   jwtSecret?: string
   workers?: number
   leaseSecs?: number

@@ -24,7 +24,8 @@ pub use spec::ConfigSpec;
 /// output shows no secret.
 #[derive(Clone)]
 pub struct Config {
-    /// Where records live: `sled://<directory>` (the embedded default).
+    /// Where records live: `sled://<directory>` (the embedded default; `?cache_mb=N` sizes its
+    /// page cache, 64 by default) or `mongodb://...`.
     pub store: StoreUrl,
     /// The HS256 secret signing access tokens (at least 32 bytes). Without one, a random secret
     /// is generated once and kept in the data directory (`jwt-secret`), readable by the owner only.
@@ -57,6 +58,12 @@ pub struct Config {
     pub cache: Option<String>,
     /// The prefix of every Redis key, so deployments can share one server.
     pub cache_namespace: String,
+    /// Where file bytes (datasets, models, checkpoints) go instead of the record store's own
+    /// blob store: `s3://bucket/prefix` (needs the `s3` feature), with `?endpoint=` for an
+    /// S3-compatible server and credentials from `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY`. API servers on many machines then share files through the
+    /// bucket alone.
+    pub blobs: Option<String>,
 }
 
 impl Config {
@@ -75,6 +82,7 @@ impl Config {
             trainer: default_trainer(),
             cache: None,
             cache_namespace: "modelyard".to_owned(),
+            blobs: None,
         })
     }
 
@@ -103,7 +111,12 @@ pub fn default_trainer() -> Option<Arc<dyn Trainer>> {
 #[non_exhaustive]
 pub enum StoreUrl {
     /// `sled://<directory>`: records, cache, queue and blobs embedded in one directory.
-    Sled(PathBuf),
+    Sled {
+        /// The data directory.
+        path: PathBuf,
+        /// `?cache_mb=N`: the most sled's page cache may hold, in bytes (64 MiB without it).
+        cache_bytes: Option<u64>,
+    },
     /// `mongodb://...` or `mongodb+srv://...` (needs the `mongo` feature): records, job queue and
     /// blobs (GridFS) on a MongoDB deployment shared by any number of processes.
     Mongo {
@@ -115,13 +128,20 @@ pub enum StoreUrl {
 }
 
 impl StoreUrl {
-    /// Parses `sled://./data`, `sled:///abs/path`, `sled:relative`, or `mongodb://host/db` and
-    /// `mongodb+srv://...` (the database from the URL's path, `modelyard` without one).
+    /// Parses `sled://./data`, `sled:///abs/path`, `sled:relative` (each with an optional
+    /// `?cache_mb=N`), or `mongodb://host/db` and `mongodb+srv://...` (the database from the
+    /// URL's path, `modelyard` without one).
     pub fn parse(url: &str) -> Result<Self> {
         let (scheme, rest) = url.split_once(':').ok_or_else(|| bad_url(url))?;
         let path = rest.strip_prefix("//").unwrap_or(rest);
         match scheme {
-            "sled" if !path.is_empty() => Ok(Self::Sled(PathBuf::from(path))),
+            "sled" => {
+                let (path, query) = path.split_once('?').unwrap_or((path, ""));
+                if path.is_empty() {
+                    return Err(bad_url(url));
+                }
+                Ok(Self::Sled { path: PathBuf::from(path), cache_bytes: sled_cache_bytes(query)? })
+            }
             "mongodb" | "mongodb+srv" => Ok(Self::Mongo {
                 url: url.to_owned(),
                 database: mongo_database(path).unwrap_or("modelyard").to_owned(),
@@ -136,10 +156,33 @@ impl StoreUrl {
     /// The local data directory, for stores that have one.
     pub fn data_dir(&self) -> Option<&Path> {
         match self {
-            Self::Sled(path) => Some(path),
+            Self::Sled { path, .. } => Some(path),
             Self::Mongo { .. } => None,
         }
     }
+}
+
+/// The page cache a sled URL's query asks for: `cache_mb=N`, N from 1 to 1,048,576.
+fn sled_cache_bytes(query: &str) -> Result<Option<u64>> {
+    let mut cache_bytes = None;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "cache_mb" {
+            return Err(Error::validation(
+                "store",
+                format!("a sled URL takes one option, cache_mb, not {key:?}"),
+            ));
+        }
+        let mib = value.parse::<u64>().ok().filter(|mib| (1..=1 << 20).contains(mib));
+        let mib = mib.ok_or_else(|| {
+            Error::validation(
+                "store",
+                format!("cache_mb={value:?}: the page cache in MiB, from 1 to 1048576"),
+            )
+        })?;
+        cache_bytes = Some(mib << 20);
+    }
+    Ok(cache_bytes)
 }
 
 /// The database in the path of a MongoDB URL's part after `scheme://`, if it names one.

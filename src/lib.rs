@@ -78,6 +78,22 @@ async fn attach_redis(_: Backend, url: &str, _: &str) -> Result<Backend> {
     )))
 }
 
+/// `backend` with the configured blob store (S3) in place of its own, if one is configured.
+async fn attach_blobs(backend: Backend, config: &Config) -> Result<Backend> {
+    let Some(url) = &config.blobs else { return Ok(backend) };
+    #[cfg(feature = "s3")]
+    {
+        let s3 = modelyard_storage_s3::S3Config::from_url(url)?;
+        let blobs = modelyard_storage_s3::S3BlobStore::connect(&s3).await?;
+        Ok(Backend { blobs: Some(Arc::new(blobs)), ..backend })
+    }
+    #[cfg(not(feature = "s3"))]
+    {
+        let _ = (backend, url);
+        Err(Error::NotSupported("S3 blobs need modelyard's `s3` feature".into()))
+    }
+}
+
 /// `backend` with the configured cache attached, if any.
 async fn attach_cache(backend: Backend, config: &Config) -> Result<Backend> {
     match &config.cache {
@@ -130,14 +146,16 @@ impl Modelyard {
         // them (a tree of the same database, or Redis over the network) would only add a read
         // to every read and an invalidation to every write.
         let shared = match &config.store {
-            StoreUrl::Sled(dir) => {
+            StoreUrl::Sled { path: dir, cache_bytes } => {
                 shared_stores::open_or_share(dir, || async {
-                    fill_defaults(attach_cache(open_sled(dir)?, &config).await?)
+                    let backend = attach_blobs(open_sled(dir, *cache_bytes)?, &config).await?;
+                    fill_defaults(attach_cache(backend, &config).await?)
                 })
                 .await?
             }
             StoreUrl::Mongo { url, database } => {
-                let backend = attach_cache(open_mongo(url, database).await?, &config).await?;
+                let backend = attach_blobs(open_mongo(url, database).await?, &config).await?;
+                let backend = attach_cache(backend, &config).await?;
                 Arc::new(with_read_through_cache(fill_defaults(backend)?, &config.cache_policy))
             }
         };
@@ -254,14 +272,18 @@ impl Modelyard {
     }
 }
 
-fn open_sled(dir: &std::path::Path) -> Result<Backend> {
+fn open_sled(dir: &std::path::Path, cache_bytes: Option<u64>) -> Result<Backend> {
     #[cfg(feature = "sled")]
     {
-        modelyard_storage_sled::open(dir)
+        let mut options = modelyard_storage_sled::SledOptions::default();
+        if let Some(cache_bytes) = cache_bytes {
+            options = options.with_cache_bytes(cache_bytes);
+        }
+        modelyard_storage_sled::open_with(dir, options)
     }
     #[cfg(not(feature = "sled"))]
     {
-        let _ = dir;
+        let _ = (dir, cache_bytes);
         Err(Error::NotSupported("built without the `sled` feature".into()))
     }
 }

@@ -61,7 +61,7 @@ mod tests {
     async fn open(dir: &std::path::Path, opened: &AtomicUsize) -> Arc<modelyard_core::Stores> {
         open_or_share(dir, || async {
             opened.fetch_add(1, Ordering::SeqCst);
-            fill_defaults(open_sled(dir)?)
+            fill_defaults(open_sled(dir, None)?)
         })
         .await
         .unwrap()

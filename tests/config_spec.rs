@@ -53,6 +53,35 @@ fn a_bad_value_names_its_field() {
 }
 
 #[test]
+fn a_sled_url_may_size_its_page_cache() {
+    let sled = |path: &str, cache_bytes| StoreUrl::Sled { path: path.into(), cache_bytes };
+    assert_eq!(StoreUrl::parse("sled://./data").unwrap(), sled("./data", None));
+    assert_eq!(StoreUrl::parse("sled:rel?cache_mb=16").unwrap(), sled("rel", Some(16 << 20)));
+    assert_eq!(StoreUrl::parse("sled:///abs?cache_mb=1").unwrap(), sled("/abs", Some(1 << 20)));
+    for (url, says) in [
+        ("sled://./data?cache_mb=0", "from 1 to 1048576"),
+        ("sled://./data?cache_mb=lots", "from 1 to 1048576"),
+        ("sled://./data?cache_mb=1048577", "from 1 to 1048576"),
+        ("sled://./data?cache=16", "not \"cache\""),
+        ("sled://?cache_mb=16", "not a store URL"),
+    ] {
+        let err = StoreUrl::parse(url).expect_err(url);
+        assert_eq!(err.field(), Some("store"), "{url}: {err}");
+        assert!(err.to_string().contains(says), "{url}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_sled_store_opens_with_a_small_page_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sled://{}?cache_mb=1", dir.path().join("yard").display());
+    let yard = Modelyard::open(url.as_str()).await.unwrap();
+    let session = yard.register("ada", "ada@example.com", "a long enough passphrase").await;
+    assert_eq!(session.unwrap().me().await.unwrap().username, "ada");
+    yard.close().await;
+}
+
+#[test]
 fn a_bad_cache_url_is_refused_without_echoing_it() {
     let message = assert_refused(r#"{"cache": "http://:hunter2hunter2@host"}"#, "cache");
     assert!(!message.contains("hunter2"), "{message}");
@@ -157,7 +186,7 @@ fn a_spec_from_json_reaches_every_config_field() {
     ))
     .unwrap();
     let config = Config::from_spec(spec).unwrap();
-    assert_eq!(config.store, StoreUrl::Sled("/tmp/yard".into()));
+    assert_eq!(config.store, StoreUrl::Sled { path: "/tmp/yard".into(), cache_bytes: None });
     assert_eq!(config.cache.as_deref(), Some("redis://cache:6379/2"));
     assert_eq!(config.cache_namespace, "tenant-a");
     assert_eq!(config.jwt_secret.as_deref(), Some(SECRET.as_bytes()));

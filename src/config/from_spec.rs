@@ -30,6 +30,7 @@ impl Config {
         if let Some(namespace) = &spec.cache_namespace {
             config.cache_namespace = not_blank("cache_namespace", namespace)?;
         }
+        config.blobs = blobs_url(spec.blobs.as_deref())?;
         config.training = training(&spec)?;
         config.datasets = datasets(&spec)?;
         if let Some(bytes) = spec.loaded_models_bytes {
@@ -49,6 +50,22 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// `None` for the record store's own blobs (`""`); an `s3://` URL otherwise (checked whole when
+/// the store opens).
+fn blobs_url(blobs: Option<&str>) -> Result<Option<String>> {
+    let url = blobs.map(str::trim).unwrap_or_default();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    if !url.starts_with("s3://") {
+        return Err(Error::validation(
+            "blobs",
+            "an S3 location such as s3://bucket/prefix, or empty for the store's own blobs",
+        ));
+    }
+    Ok(Some(url.to_owned()))
 }
 
 /// `None` for no Redis (`""`, `"memory"`); the URL of a Redis scheme otherwise.

@@ -9,6 +9,7 @@ pub(super) const KEYS: &[(&str, &str)] = &[
     ("store", "a store URL such as sled://./modelyard-data or mongodb://host/db"),
     ("cache", "a Redis URL such as redis://host:6379/0, or \"memory\""),
     ("cache_namespace", "a string"),
+    ("blobs", "an S3 location such as s3://bucket/prefix?endpoint=http://host:8333"),
     ("jwt_secret", "a string of at least 32 bytes"),
     ("workers", "a whole number of training workers, 0 to 64"),
     ("lease_secs", "a number of seconds above 0"),

@@ -80,7 +80,11 @@ fn userinfo_password(url: &str) -> Option<(usize, usize)> {
 impl fmt::Debug for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Sled(path) => f.debug_tuple("Sled").field(path).finish(),
+            Self::Sled { path, cache_bytes } => f
+                .debug_struct("Sled")
+                .field("path", path)
+                .field("cache_bytes", cache_bytes)
+                .finish(),
             Self::Mongo { url, database } => f
                 .debug_struct("Mongo")
                 .field("url", &RedactedUrl(url))
@@ -106,6 +110,7 @@ impl fmt::Debug for Config {
             trainer,
             cache,
             cache_namespace,
+            blobs,
         } = self;
         f.debug_struct("Config")
             .field("store", store)
@@ -120,6 +125,7 @@ impl fmt::Debug for Config {
             .field("trainer", &Presence(trainer.is_some()))
             .field("cache", &cache.as_deref().map(RedactedUrl))
             .field("cache_namespace", cache_namespace)
+            .field("blobs", blobs)
             .finish()
     }
 }
@@ -131,6 +137,7 @@ impl fmt::Debug for ConfigSpec {
             store,
             cache,
             cache_namespace,
+            blobs,
             jwt_secret,
             workers,
             lease_secs,
@@ -167,6 +174,7 @@ impl fmt::Debug for ConfigSpec {
             .field("store", &store.as_deref().map(RedactedUrl))
             .field("cache", &cache.as_deref().map(RedactedUrl))
             .field("cache_namespace", cache_namespace)
+            .field("blobs", blobs)
             .field("jwt_secret", &jwt_secret.as_ref().map(|_| Redacted))
             .field("workers", workers)
             .field("lease_secs", lease_secs)

@@ -19,6 +19,8 @@ pub struct ConfigSpec {
     pub cache: Option<String>,
     /// Prefix of every Redis key (default `modelyard`).
     pub cache_namespace: Option<String>,
+    /// Blob store URL, `s3://bucket/prefix?endpoint=...` (default: the record store's own).
+    pub blobs: Option<String>,
     /// HS256 token secret, at least 32 bytes (default: a generated, persisted development one).
     pub jwt_secret: Option<String>,
     /// Training workers in this process, 0 to 64 (default 1).

@@ -17,6 +17,7 @@ const FORMAT_VERSION: &[u8] = b"2";
 /// The layout before run histories became records of their own; opening it migrates it.
 const FORMAT_V1: &[u8] = b"1";
 
+use crate::SledOptions;
 use crate::history::{History, stored_epoch_key};
 use crate::records::Collection;
 
@@ -59,8 +60,8 @@ pub(crate) struct Trees {
 
 impl Trees {
     /// Opens every tree of the database at `path`.
-    pub(crate) fn open(path: &Path) -> Result<Self> {
-        let (db, format) = open_db(path)?;
+    pub(crate) fn open(path: &Path, options: &SledOptions) -> Result<Self> {
+        let (db, format) = open_db(path, options)?;
         if format.as_deref() == Some(FORMAT_V1) {
             migrate_v1_histories(&db)?;
             set_format(&db, format.as_deref())?;
@@ -90,8 +91,8 @@ pub(crate) type TxResult<T> = ConflictableTransactionResult<T, Error>;
 
 /// Opens (or creates) the sled database and checks it holds this crate's format, or the one
 /// before it (returned, for [`Trees::open`] to migrate).
-fn open_db(path: &Path) -> Result<(sled::Db, Option<Vec<u8>>)> {
-    let db = open_when_unlocked(path)?;
+fn open_db(path: &Path, options: &SledOptions) -> Result<(sled::Db, Option<Vec<u8>>)> {
+    let db = open_when_unlocked(path, options)?;
     let meta = db.open_tree("meta").map_err(storage_error)?;
     // A store written by an incompatible version must fail loudly, not be misread.
     match meta
@@ -160,10 +161,10 @@ fn migrate_v1_histories(db: &sled::Db) -> Result<()> {
 /// Opens the database, waiting up to two seconds for its file lock: a handle dropped a moment
 /// ago (in this process or a dying one) releases the lock only when its background flusher
 /// has stopped. Another live process keeps the lock, and the error then says so.
-fn open_when_unlocked(path: &Path) -> Result<sled::Db> {
+fn open_when_unlocked(path: &Path, options: &SledOptions) -> Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        match sled::Config::new().path(path).open() {
+        match sled::Config::new().path(path).cache_capacity(options.cache_bytes).open() {
             Err(sled::Error::Io(io))
                 if is_lock_held(&io) && std::time::Instant::now() < deadline =>
             {
@@ -325,7 +326,7 @@ mod tests {
             assert_eq!(epochs, (1..=3).map(sample_epoch).collect::<Vec<_>>());
             drop(backend);
         }
-        let (_, format) = open_db(&dir.path().join("db")).unwrap();
+        let (_, format) = open_db(&dir.path().join("db"), &SledOptions::default()).unwrap();
         assert_eq!(format, None, "the store is format 2 now");
     }
 
@@ -333,11 +334,11 @@ mod tests {
     fn a_store_of_another_format_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (db, _) = open_db(dir.path()).unwrap();
+            let (db, _) = open_db(dir.path(), &SledOptions::default()).unwrap();
             db.open_tree("meta").unwrap().insert("format", "999").unwrap();
             db.flush().unwrap();
         }
-        let err = open_db(dir.path()).unwrap_err();
+        let err = open_db(dir.path(), &SledOptions::default()).unwrap_err();
         assert_eq!(err.code(), "INTERNAL", "{err}");
     }
 }

@@ -29,6 +29,7 @@ mod blobs;
 mod cache;
 mod db;
 mod history;
+mod options;
 mod queue;
 mod records;
 mod users;
@@ -40,10 +41,16 @@ use std::sync::atomic::AtomicU64;
 use modelyard_core::{Backend, Result};
 
 pub use blobs::FileBlobStore;
+pub use options::SledOptions;
 
 /// Opens (or creates) a data directory and returns every store this backend offers.
 pub fn open(path: impl AsRef<Path>) -> Result<Backend> {
-    let store = SledStore::open(&path)?;
+    open_with(path, SledOptions::default())
+}
+
+/// [`open`] with options (the page cache's size).
+pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Backend> {
+    let store = SledStore::open_with(&path, options)?;
     let blobs = FileBlobStore::open(path.as_ref().join("blobs"))?;
     Ok(store.into_backend(blobs))
 }
@@ -67,12 +74,17 @@ impl std::fmt::Debug for SledStore {
 impl SledStore {
     /// Opens (or creates) the sled database under `<path>/db`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, SledOptions::default())
+    }
+
+    /// [`SledStore::open`] with options (the page cache's size).
+    pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Self> {
         let dir = path.as_ref();
         modelyard_core::store::private_fs::create_private_dir_all(dir).map_err(|err| {
             modelyard_core::Error::unavailable(format!("data dir {}: {err}", dir.display()))
         })?;
         let store = Self {
-            trees: Arc::new(db::Trees::open(&dir.join("db"))?),
+            trees: Arc::new(db::Trees::open(&dir.join("db"), &options)?),
             cache_writes: Arc::new(AtomicU64::new(0)),
         };
         store.purge_expired_cache()?;

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::ops::Range;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -90,6 +91,8 @@ impl From<BlobKey> for String {
 ///   If the stream yields an error, `put` returns that error and stores nothing.
 /// - `put` over an existing key replaces it.
 /// - `get` of a missing key is `NotFound`.
+/// - `get_range(key, start..end)` reads the bytes from `start` to `end`, `end` clipped to the
+///   blob's size: empty when `start` is at or past it, `NotFound` for a missing key.
 /// - `delete` of a missing key is `Ok` (idempotent).
 #[async_trait]
 pub trait BlobStore: Send + Sync {
@@ -99,6 +102,13 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &BlobKey) -> Result<ByteStream>;
     /// Removes a blob.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
+
+    /// Reads bytes `range` of a blob as a stream. This default reads the blob from its start
+    /// and drops what lies outside the range; a store that can seek overrides it.
+    async fn get_range(&self, key: &BlobKey, range: Range<u64>) -> Result<ByteStream> {
+        let whole = self.get(key).await?;
+        Ok(slice_stream(whole, range))
+    }
 
     /// Writes a blob held in memory.
     async fn put_bytes(&self, key: &BlobKey, data: Bytes) -> Result<u64> {
@@ -110,6 +120,25 @@ pub trait BlobStore: Send + Sync {
         let chunks: Vec<Bytes> = self.get(key).await?.try_collect().await?;
         Ok(Bytes::from(chunks.concat()))
     }
+}
+
+/// The bytes `range` of a stream of chunks, read no further than needed.
+pub fn slice_stream(stream: ByteStream, range: Range<u64>) -> ByteStream {
+    let Range { start, end } = range;
+    stream
+        .scan(0u64, move |at, chunk| {
+            let chunk_start = *at;
+            let piece = chunk.map(|bytes| {
+                *at += bytes.len() as u64;
+                let from = start.saturating_sub(chunk_start).min(bytes.len() as u64);
+                let to = end.saturating_sub(chunk_start).min(bytes.len() as u64);
+                bytes.slice(from as usize..to.max(from) as usize)
+            });
+            // Stop at the first chunk starting at or past the range's end.
+            futures::future::ready((chunk_start < end).then_some(piece))
+        })
+        .try_filter(|bytes| futures::future::ready(!bytes.is_empty()))
+        .boxed()
 }
 
 #[cfg(test)]

@@ -82,16 +82,20 @@ pub async fn put_over_existing_key_replaces_it(fx: &Fixture) {
     assert_eq!(blobs.get_bytes(&key).await.expect("get_bytes"), shorter, "only the new blob");
 }
 
-/// A stream that fails midway makes `put` return the stream's error and store nothing.
+/// A stream that fails midway makes `put` return the stream's error and store nothing, early
+/// (two chunks in) or late (past 6 MiB: a store uploading in parts has sent some).
 pub async fn blob_put_from_failing_stream_stores_nothing(fx: &Fixture) {
     let Some(blobs) = blobs(fx) else { return };
-    let key = fresh_key();
-    let too_large = Error::PayloadTooLarge("the upload limit is 1 MB".to_owned());
-    let failing =
-        stream::iter(vec![Ok(payload(CHUNK)), Ok(payload(CHUNK)), Err(too_large.clone())]);
-    let err = assert_code(blobs.put(&key, failing.boxed()).await, "PAYLOAD_TOO_LARGE", "put");
-    assert_eq!(err, too_large, "put returns the stream's own error");
-    assert_missing(blobs.get(&key).await, "get after a failed put");
+    for len in [2 * CHUNK, 6 * 1024 * 1024 + CHUNK] {
+        let key = fresh_key();
+        let too_large = Error::PayloadTooLarge("the upload limit is 1 MB".to_owned());
+        let mut chunks = chunked(&payload(len));
+        chunks.push(Err(too_large.clone()));
+        let failing = stream::iter(chunks).boxed();
+        let err = assert_code(blobs.put(&key, failing).await, "PAYLOAD_TOO_LARGE", "put");
+        assert_eq!(err, too_large, "put returns the stream's own error");
+        assert_missing(blobs.get(&key).await, "get after a failed put");
+    }
 }
 
 /// A failed `put` over an existing key leaves the previous blob whole.
@@ -114,6 +118,37 @@ pub async fn abandoned_put_stores_nothing(fx: &Fixture) {
     let put = tokio::time::timeout(Duration::from_millis(300), blobs.put(&key, never_ending));
     assert!(put.await.is_err(), "put must wait for the end of its stream");
     assert_missing(blobs.get(&key).await, "get after an abandoned put");
+}
+
+/// A range reads exactly its bytes, across chunk boundaries; its end is clipped to the blob's
+/// size, a range past the end is empty, and a missing key is `NotFound`.
+pub async fn a_range_reads_exactly_its_bytes(fx: &Fixture) {
+    let Some(blobs) = blobs(fx) else { return };
+    let key = fresh_key();
+    let data = payload(3 * CHUNK + 17);
+    blobs.put(&key, stream::iter(chunked(&data)).boxed()).await.expect("put");
+    let len = data.len() as u64;
+    for (start, end) in [
+        (0, 10),
+        (5, CHUNK as u64 + 5),
+        (CHUNK as u64, 2 * CHUNK as u64),
+        (len - 3, len + 100),
+        (len, len + 1),
+        (len + 10, len + 20),
+        (7, 7),
+    ] {
+        let chunks: Vec<Bytes> = blobs
+            .get_range(&key, start..end)
+            .await
+            .expect("get_range")
+            .try_collect()
+            .await
+            .expect("reading the range");
+        let from = start.min(len) as usize;
+        let to = (end.min(len) as usize).max(from);
+        assert!(chunks.concat() == data[from..to], "bytes {start}..{end} of {len}");
+    }
+    assert_code(blobs.get_range(&fresh_key(), 0..10).await, "NOT_FOUND", "range of a missing key");
 }
 
 /// Reading a key that was never written is `NotFound`.

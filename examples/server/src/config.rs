@@ -39,6 +39,11 @@ pub struct Args {
     /// stay in this process. The job queue stays in the record store, which is durable.
     #[arg(long, env = "MODELYARD_CACHE")]
     pub cache: Option<String>,
+    /// Where file bytes go instead of the store's own blobs: `s3://bucket/prefix` with
+    /// `?endpoint=http://host:8333` for an S3-compatible server (needs the `s3` feature);
+    /// credentials from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    #[arg(long, env = "MODELYARD_BLOBS")]
+    pub blobs: Option<String>,
     /// HS256 secret for access tokens (at least 32 bytes). Without it, a development secret is
     /// generated once and kept in the data directory.
     #[arg(long, env = "MODELYARD_JWT_SECRET", hide_env_values = true)]
@@ -132,6 +137,7 @@ impl Args {
         ConfigSpec {
             store: Some(self.store.clone()),
             cache: self.cache.clone(),
+            blobs: self.blobs.clone(),
             jwt_secret: self.jwt_secret.clone(),
             workers: if self.role == Role::Api { Some(0) } else { self.workers },
             lease_secs: self.lease_secs,
@@ -221,7 +227,7 @@ mod tests {
         assert_eq!(args.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(args.role, Role::All);
         let config = args.facade_config().unwrap();
-        assert_eq!(config.store, modelyard::StoreUrl::Sled("./modelyard-data".into()));
+        assert_eq!(config.store, modelyard::StoreUrl::parse("sled://./modelyard-data").unwrap());
         assert!(config.cache.is_none());
         let settings = args.settings(&config);
         assert_eq!(settings.static_dir, Some(crate::default_static_dir()));

@@ -41,6 +41,7 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
         store: ferret.url("faults_redis"),
         cache: redis.url(),
         lease_secs: 5.0,
+        blobs: None,
     };
     let api = Server::start(launch("api-a", "api")).await;
     let token = api.register("ada").await;
@@ -126,6 +127,7 @@ async fn a_redis_evicting_under_its_memory_limit_loses_nothing() {
         store: ferret.url("faults_eviction"),
         cache: redis.url(),
         lease_secs: 5.0,
+        blobs: None,
     })
     .await;
     let token = api.register("ada").await;
@@ -172,6 +174,7 @@ async fn a_stopped_ferretdb_is_a_quick_503_and_the_same_process_recovers() {
         store: ferret.url("faults_mongo"),
         cache: redis.url(),
         lease_secs: 5.0,
+        blobs: None,
     })
     .await;
     let token = server.register("ada").await;

@@ -22,6 +22,7 @@ async fn an_api_process_queues_and_a_worker_process_trains_with_live_events() {
         store: ferret.url("scale_out_a"),
         cache: redis.url(),
         lease_secs: 10.0,
+        blobs: None,
     };
     let api = Server::start(launch("api-a", "api")).await;
     let worker = Server::start(launch("worker-b", "worker")).await;
@@ -81,6 +82,7 @@ async fn a_worker_killed_mid_epoch_loses_its_run_to_another_after_the_lease() {
         store: ferret.url("scale_out_b"),
         cache: redis.url(),
         lease_secs: 2.5,
+        blobs: None,
     };
     let api = Server::start(launch("api-a", "api")).await;
     let mut workers = [
@@ -128,4 +130,52 @@ async fn a_worker_killed_mid_epoch_loses_its_run_to_another_after_the_lease() {
     assert_eq!(finished["attempt"], 2);
     assert_eq!(epochs(&finished), (1..=EPOCHS).collect::<Vec<_>>(), "no epoch twice, none missing");
     assert!(finished.get("lease").is_none(), "no worker internals in the API: {finished}");
+}
+
+/// Two API processes and a worker that share nothing but MongoDB (FerretDB), Redis and an S3
+/// bucket (SeaweedFS): a dataset uploaded through one API process downloads byte for byte
+/// through the other, the worker trains from it, both serve predictions from the model files it
+/// wrote, and every file is an object under the deployment's prefix in the bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_processes_share_files_through_s3_alone() {
+    let Some(ferret_bin) = cluster::services() else { return };
+    let Some(s3) = cluster::s3_location() else { return };
+    let (redis, ferret) = (Redis::start().await, Ferret::start(&ferret_bin).await);
+    let prefix = format!("scale-out-{}", uuid::Uuid::new_v4().simple());
+    let launch = |name, role| Launch {
+        name,
+        role,
+        store: ferret.url("scale_out_s3"),
+        cache: redis.url(),
+        lease_secs: 10.0,
+        blobs: Some(s3.url_with_prefix(&prefix)),
+    };
+    let api_a = Server::start(launch("api-a", "api")).await;
+    let api_b = Server::start(launch("api-b", "api")).await;
+    let _worker = Server::start(launch("worker-c", "worker")).await;
+
+    let token = api_a.register("ada").await;
+    let csv = cluster::synthetic_csv(300, 4);
+    let dataset = api_a.upload(&token, csv.clone()).await;
+    let download = api_b.get(&format!("/api/files/datasets/{dataset}"), &token).await;
+    assert_eq!(download.status(), 200);
+    assert!(download.bytes().await.unwrap() == csv, "the CSV uploaded through A, read through B");
+
+    let model = api_b.create_model(&token, &dataset, &[16]).await;
+    let run = api_b.start_run(&token, &model, 3, 16).await;
+    let finished = api_a.finished_run(&token, &run, Duration::from_secs(120)).await;
+    assert_eq!(finished["status"], "completed", "{finished}");
+    let row = serde_json::json!({ "rows": [{ "x0": 0.1, "x1": 0.2, "x2": -0.3, "x3": 0.4 }] });
+    let predict = format!("/api/model/{model}/predict");
+    for api in [&api_a, &api_b] {
+        let response = api.post(&predict, Some(&token), row.clone()).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    let objects = s3.list(&prefix).await;
+    println!("objects under {prefix}: {objects:?}");
+    let folders: std::collections::BTreeSet<&str> =
+        objects.iter().filter_map(|key| key.split('/').next()).collect();
+    assert!(folders.contains("datasets"), "the dataset is in the bucket: {objects:?}");
+    assert!(folders.contains("models"), "the trained model is in the bucket: {objects:?}");
 }

@@ -74,6 +74,7 @@ async fn soak_on_sled_then_on_ferretdb_and_redis() {
             store: format!("sled://{}", dir.path().join("store").display()),
             cache: "memory".into(),
             lease_secs: 30.0,
+            blobs: None,
         })
         .await;
         let passed = soak(&sled, "sled", &settings).await;
@@ -102,6 +103,7 @@ async fn soak_on_sled_then_on_ferretdb_and_redis() {
         store,
         cache: redis.url(),
         lease_secs: 30.0,
+        blobs: None,
     })
     .await;
     let passed = soak(&shared, "FerretDB + Redis", &settings).await;

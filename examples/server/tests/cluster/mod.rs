@@ -20,6 +20,64 @@ use tokio::time::Instant;
 
 pub const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123";
 
+/// The S3 bucket of the tests (`MODELYARD_TEST_S3_URL`, SeaweedFS in CI). Locally a missing one
+/// skips the test with a message; under `CI=true` it fails it.
+pub fn s3_location() -> Option<S3Location> {
+    let Ok(url) = std::env::var("MODELYARD_TEST_S3_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "MODELYARD_TEST_S3_URL required under CI=true: run scripts/test"
+        );
+        println!("skipped: MODELYARD_TEST_S3_URL is not set; run scripts/test to run this test");
+        return None;
+    };
+    let config = modelyard_storage_s3::S3Config::from_url(&url).expect("MODELYARD_TEST_S3_URL");
+    Some(S3Location { url, config })
+}
+
+/// The tests' bucket.
+pub struct S3Location {
+    url: String,
+    config: modelyard_storage_s3::S3Config,
+}
+
+impl S3Location {
+    /// The bucket's URL with `prefix` as the deployment's folder.
+    pub fn url_with_prefix(&self, prefix: &str) -> String {
+        match self.url.split_once('?') {
+            Some((bucket, query)) => format!("{bucket}/{prefix}?{query}"),
+            None => format!("{}/{prefix}", self.url),
+        }
+    }
+
+    /// The keys of every object under `prefix`, relative to it, read with a client of the
+    /// test's own (object_store, credentials from the environment).
+    pub async fn list(&self, prefix: &str) -> Vec<String> {
+        use futures::TryStreamExt;
+        use object_store::ObjectStore;
+        let mut builder = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&self.config.bucket)
+            .with_allow_http(true);
+        if let Some(endpoint) = &self.config.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let store = builder.build().unwrap();
+        let root = object_store::path::Path::from(prefix);
+        let objects: Vec<_> = store.list(Some(&root)).try_collect().await.unwrap();
+        objects
+            .iter()
+            .map(|meta| {
+                meta.location
+                    .prefix_match(&root)
+                    .unwrap()
+                    .map(|part| part.as_ref().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect()
+    }
+}
+
 /// The FerretDB binary, when both services can run here. Locally a missing one skips the test
 /// with a message; under `CI=true` it fails it.
 pub fn services() -> Option<PathBuf> {
@@ -245,6 +303,8 @@ pub struct Launch<'a> {
     pub cache: String,
     /// Lease seconds (heartbeat a fifth of it).
     pub lease_secs: f64,
+    /// `MODELYARD_BLOBS` (an `s3://` URL; the AWS credentials of this process go with it).
+    pub blobs: Option<String>,
 }
 
 impl std::ops::Deref for Server {
@@ -276,6 +336,12 @@ impl Server {
             .env("MODELYARD_LEASE_SECS", launch.lease_secs.to_string())
             .env("MODELYARD_HEARTBEAT_SECS", (launch.lease_secs / 5.0).to_string())
             .env("RUST_LOG", "info,tower_http=warn")
+            .envs(launch.blobs.iter().map(|url| ("MODELYARD_BLOBS", url.clone())))
+            .envs(std::env::vars().filter(|(key, _)| {
+                launch.blobs.is_some()
+                    && ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]
+                        .contains(&key.as_str())
+            }))
             .current_dir(dir.path())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
