@@ -119,7 +119,7 @@ impl Preprocessor {
             })?;
             encoders.push(match &column.values {
                 ColumnValues::Numeric(values) => {
-                    let (mean, std) = mean_std(train.iter().filter_map(|&r| values[r]));
+                    let (mean, std) = mean_std(train.iter().filter_map(|&r| values.get(r)));
                     FeatureEncoder::Numeric { name: name.clone(), mean, std }
                 }
                 ColumnValues::Text(values) => {
@@ -128,10 +128,17 @@ impl Preprocessor {
                             categories.iter().map(|c| c.value.clone()).collect()
                         }
                         _ => {
-                            let mut seen: Vec<String> =
-                                train.iter().filter_map(|&r| values[r].clone()).collect();
+                            let mut seen = vec![false; values.category_count()];
+                            train.iter().filter_map(|&r| values.code(r)).for_each(|code| {
+                                seen[code as usize] = true;
+                            });
+                            let mut seen: Vec<String> = values
+                                .categories()
+                                .zip(seen)
+                                .filter(|(_, seen)| *seen)
+                                .map(|(category, _)| category.to_owned())
+                                .collect();
                             seen.sort();
-                            seen.dedup();
                             seen
                         }
                     };
@@ -150,7 +157,7 @@ impl Preprocessor {
                 let ColumnValues::Numeric(values) = &column.values else {
                     return Err(Error::validation("target", "regression needs a numeric target"));
                 };
-                let (mean, std) = mean_std(train.iter().filter_map(|&r| values[r]));
+                let (mean, std) = mean_std(train.iter().filter_map(|&r| values.get(r)));
                 TargetEncoder::Scaled { name: target.to_owned(), mean, std }
             }
         };
@@ -184,13 +191,30 @@ impl Preprocessor {
                 FeatureEncoder::Categorical { categories, .. } => {
                     let slots: HashMap<&str, usize> =
                         categories.iter().enumerate().map(|(s, c)| (c.as_str(), s)).collect();
-                    for (k, &r) in rows.iter().enumerate() {
-                        let cell = text_cell(column, r);
-                        let slot = cell
-                            .as_deref()
-                            .and_then(|c| slots.get(c).copied())
-                            .unwrap_or(categories.len());
-                        out[k * width + offset + slot] = 1.0;
+                    let unknown = categories.len();
+                    match &column.values {
+                        // Each distinct value is looked up once, then every row by its code.
+                        ColumnValues::Text(values) => {
+                            let slot_of_code: Vec<usize> = values
+                                .categories()
+                                .map(|c| slots.get(c).copied().unwrap_or(unknown))
+                                .collect();
+                            for (k, &r) in rows.iter().enumerate() {
+                                let slot =
+                                    values.code(r).map_or(unknown, |c| slot_of_code[c as usize]);
+                                out[k * width + offset + slot] = 1.0;
+                            }
+                        }
+                        ColumnValues::Numeric(_) => {
+                            for (k, &r) in rows.iter().enumerate() {
+                                let cell = text_cell(column, r);
+                                let slot = cell
+                                    .as_deref()
+                                    .and_then(|c| slots.get(c).copied())
+                                    .unwrap_or(unknown);
+                                out[k * width + offset + slot] = 1.0;
+                            }
+                        }
                     }
                 }
             }
@@ -288,13 +312,13 @@ pub fn number_label(x: f64) -> String {
 fn class_labels(column: &TableColumn) -> Vec<String> {
     match &column.values {
         ColumnValues::Text(values) => {
-            let mut labels: Vec<String> = values.iter().flatten().cloned().collect();
+            // Every dictionary value occurs in some row.
+            let mut labels: Vec<String> = values.categories().map(str::to_owned).collect();
             labels.sort();
-            labels.dedup();
             labels
         }
         ColumnValues::Numeric(values) => {
-            let mut numbers: Vec<f64> = values.iter().flatten().copied().collect();
+            let mut numbers: Vec<f64> = values.iter().flatten().collect();
             numbers.sort_by(f64::total_cmp);
             numbers.dedup();
             numbers.into_iter().map(number_label).collect()
@@ -304,16 +328,16 @@ fn class_labels(column: &TableColumn) -> Vec<String> {
 
 pub(crate) fn text_cell(column: &TableColumn, row: usize) -> Option<String> {
     match &column.values {
-        ColumnValues::Text(v) => v[row].clone(),
-        ColumnValues::Numeric(v) => v[row].map(number_label),
+        ColumnValues::Text(v) => v.get(row).map(str::to_owned),
+        ColumnValues::Numeric(v) => v.get(row).map(number_label),
     }
 }
 
 /// A numeric cell; a text column (a new file whose column did not infer as numeric) is parsed.
 fn numeric_cell(column: &TableColumn, row: usize, feature: usize) -> Result<Option<f64>> {
     match &column.values {
-        ColumnValues::Numeric(v) => Ok(v[row]),
-        ColumnValues::Text(v) => match &v[row] {
+        ColumnValues::Numeric(v) => Ok(v.get(row)),
+        ColumnValues::Text(v) => match v.get(row) {
             None => Ok(None),
             Some(cell) => match cell.trim().parse::<f64>() {
                 Ok(x) if x.is_finite() => Ok(Some(x)),

@@ -156,7 +156,9 @@ fn a_saved_artifact_predicts_what_evaluation_scored() {
     let predictions = loaded.predict(&test_table).unwrap();
     let evaluation = loaded.evaluate(&test_table).unwrap();
     let actual = match &test_table.column("species").unwrap().values {
-        modelyard_core::ColumnValues::Text(v) => v.clone(),
+        modelyard_core::ColumnValues::Text(v) => {
+            v.iter().map(|v| v.map(str::to_owned)).collect::<Vec<_>>()
+        }
         _ => unreachable!(),
     };
     let mut right = 0;

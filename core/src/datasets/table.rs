@@ -2,8 +2,9 @@
 //! JSON rows (prediction requests), read with a dataset's schema.
 //!
 //! Numeric columns (kind `Numeric`, or `Constant` with numeric stats) become
-//! [`ColumnValues::Numeric`]; all others [`ColumnValues::Text`] holding trimmed values. Missing
-//! cells are `None` in both, by the same rules as inference.
+//! [`ColumnValues::Numeric`]; all others [`ColumnValues::Text`] holding trimmed values as
+//! dictionary codes. Missing cells are unset in the validity bitmaps of both, by the same rules
+//! as inference.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,8 +16,8 @@ use super::ingest::decode_text;
 use super::rows::{CheckedRows, RowAt, column_label};
 use super::sniff::sniff_delimiter;
 use crate::{
-    ColumnKind, ColumnSchema, ColumnStats, ColumnValues, DatasetSchema, Error, Result, Table,
-    TableColumn,
+    ColumnKind, ColumnSchema, ColumnStats, ColumnValues, DatasetSchema, Error, NumericColumn,
+    Result, Table, TableColumn, TextColumn,
 };
 
 /// Whether a column's values are read as numbers.
@@ -227,9 +228,9 @@ struct ValuesBuilder(ColumnValues);
 impl ValuesBuilder {
     fn for_column(column: &ColumnSchema) -> Self {
         if is_numeric(column) {
-            Self(ColumnValues::Numeric(Vec::new()))
+            Self(ColumnValues::Numeric(NumericColumn::default()))
         } else {
-            Self(ColumnValues::Text(Vec::new()))
+            Self(ColumnValues::Text(TextColumn::default()))
         }
     }
 
@@ -250,7 +251,7 @@ impl ValuesBuilder {
                 return Err(bad(format!("expected a number, got \"{}\"", excerpt(text))));
             }
             (ColumnValues::Text(values), Cell::Missing) => values.push(None),
-            (ColumnValues::Text(values), _) => values.push(Some(raw.trim().to_owned())),
+            (ColumnValues::Text(values), _) => values.push(Some(raw.trim())),
         }
         Ok(())
     }
@@ -275,10 +276,12 @@ impl ValuesBuilder {
             (ColumnValues::Text(values), Value::Null) => values.push(None),
             (ColumnValues::Text(values), Value::String(s)) => {
                 let s = s.trim();
-                values.push((!is_missing(s)).then(|| s.to_owned()));
+                values.push((!is_missing(s)).then_some(s));
             }
-            (ColumnValues::Text(values), Value::Number(n)) => values.push(Some(n.to_string())),
-            (ColumnValues::Text(values), Value::Bool(b)) => values.push(Some(b.to_string())),
+            (ColumnValues::Text(values), Value::Number(n)) => values.push(Some(&n.to_string())),
+            (ColumnValues::Text(values), Value::Bool(b)) => {
+                values.push(Some(if *b { "true" } else { "false" }));
+            }
             (ColumnValues::Text(_), other) => {
                 return Err(format!("expected a string or a number, got {}", json_type(other)));
             }

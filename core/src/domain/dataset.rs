@@ -181,25 +181,38 @@ impl Table {
 pub struct TableColumn {
     /// The header cell.
     pub name: String,
-    /// The values; `None` where missing.
+    /// The values, with the rows where they are missing.
     pub values: ColumnValues,
 }
 
-/// Values of a column, typed by its [`ColumnKind`].
+/// Values of a column, typed by its [`ColumnKind`], in columnar form.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnValues {
     /// Numeric columns.
-    Numeric(Vec<Option<f64>>),
-    /// Categorical, text and constant columns.
-    Text(Vec<Option<String>>),
+    Numeric(crate::NumericColumn),
+    /// Categorical, text and constant columns, as dictionary codes.
+    Text(crate::TextColumn),
 }
 
 impl ColumnValues {
-    /// Whether the value of `row` is missing (`None`); a row past the end is not a value either.
+    /// Whether the value of `row` is missing; a row past the end is not a value either.
     pub fn is_missing(&self, row: usize) -> bool {
         match self {
-            Self::Numeric(values) => values.get(row).is_none_or(Option::is_none),
-            Self::Text(values) => values.get(row).is_none_or(Option::is_none),
+            Self::Numeric(values) => !values.validity().get(row),
+            Self::Text(values) => !values.validity().get(row),
         }
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Numeric(values) => values.len(),
+            Self::Text(values) => values.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

@@ -1,12 +1,14 @@
 //! The records Modelyard keeps. Every owned record carries `owner`; stores answer `NotFound` for a
 //! record owned by someone else.
 
+mod column;
 mod dataset;
 mod model;
 mod notification;
 mod run;
 mod user;
 
+pub use column::*;
 pub use dataset::*;
 pub use model::*;
 pub use notification::*;

@@ -172,8 +172,8 @@ fn stored(files: &[(String, Vec<u8>)]) -> Result<Value> {
 
 fn values(column: &TableColumn) -> Vec<String> {
     match &column.values {
-        ColumnValues::Text(values) => values.iter().flatten().cloned().collect(),
-        ColumnValues::Numeric(values) => values.iter().flatten().map(f64::to_string).collect(),
+        ColumnValues::Text(values) => values.iter().flatten().map(str::to_owned).collect(),
+        ColumnValues::Numeric(values) => values.iter().flatten().map(|x| x.to_string()).collect(),
     }
 }
 

@@ -60,10 +60,10 @@ pub fn subset(table: &Table, rows: &[usize]) -> Table {
             name: c.name.clone(),
             values: match &c.values {
                 ColumnValues::Numeric(v) => {
-                    ColumnValues::Numeric(rows.iter().map(|&r| v[r]).collect())
+                    ColumnValues::Numeric(rows.iter().map(|&r| v.get(r)).collect())
                 }
                 ColumnValues::Text(v) => {
-                    ColumnValues::Text(rows.iter().map(|&r| v[r].clone()).collect())
+                    ColumnValues::Text(rows.iter().map(|&r| v.get(r)).collect())
                 }
             },
         })
@@ -78,8 +78,8 @@ pub fn stratified_split(table: &Table, target: &str, fraction: f64, seed: u64) -
     let mut groups = BTreeMap::<String, Vec<usize>>::new();
     for r in 0..table.rows {
         let key = match &column.values {
-            ColumnValues::Text(v) => v[r].clone().unwrap_or_default(),
-            ColumnValues::Numeric(v) => format!("{:?}", v[r]),
+            ColumnValues::Text(v) => v.get(r).unwrap_or_default().to_owned(),
+            ColumnValues::Numeric(v) => format!("{:?}", v.get(r)),
         };
         groups.entry(key).or_default().push(r);
     }

@@ -20,10 +20,10 @@ fn a_csv_body_is_read_with_the_schema_kinds() {
     assert_eq!(table.rows, 2);
     let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["petal_length", "species"]);
-    assert_eq!(table.columns[0].values, ColumnValues::Numeric(vec![Some(1.25), None]));
+    assert_eq!(table.columns[0].values, ColumnValues::Numeric(vec![Some(1.25), None].into()));
     assert_eq!(
         table.columns[1].values,
-        ColumnValues::Text(vec![Some("b".into()), Some("a".into())])
+        ColumnValues::Text([Some("b"), Some("a")].into_iter().collect())
     );
 }
 
@@ -65,11 +65,11 @@ fn json_rows_take_numbers_numeric_strings_and_allowed_nulls() {
     assert_eq!(table.rows, 4);
     assert_eq!(
         table.columns[0].values,
-        ColumnValues::Numeric(vec![Some(1.5), Some(2.0), None, None])
+        ColumnValues::Numeric(vec![Some(1.5), Some(2.0), None, None].into())
     );
     assert_eq!(
         table.columns[1].values,
-        ColumnValues::Text(vec![Some("red".into()), Some("3".into()), None, None])
+        ColumnValues::Text([Some("red"), Some("3"), None, None].into_iter().collect())
     );
 }
 
