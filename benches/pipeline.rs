@@ -1,0 +1,114 @@
+//! The whole path a user takes, through the facade on sled: upload the peers' large CSV
+//! (20,000 x 784 floats and a label), train the large MLP (784-512-512-10, batch 128, Adam 1e-3,
+//! every row trained) for `PIPELINE_EPOCHS` epochs (default 4), evaluate it on the same dataset.
+//! Prints each step's time, each epoch's samples/s as the trainer recorded it, and the process's
+//! resident memory after each step and at its peak, against #14's budget: twice the data as f32
+//! plus 200 MB.
+//!
+//! ```sh
+//! PEERDATA=~/.cache/modelyard/peerdata RAYON_NUM_THREADS=2 cargo bench --profile bindings --bench pipeline
+//! ```
+//!
+//! Run `cargo bench --bench training` and `benches/peers/torch_mlp.py` alongside for the
+//! kernel's and PyTorch's samples/s on the same data (benches/README.md).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use modelyard::core::{Activation, LayerSpec};
+use modelyard::{ConfigSpec, ModelRequest, TrainParams, Upload, blocking};
+use serde_json::json;
+
+#[path = "support/large_csv.rs"]
+mod large_csv;
+
+/// A field of `/proc/self/status`, in MiB.
+fn status_mib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() >> 10
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter or `--list` from the harness is ignored.
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let csv = large_csv::csv_file(scratch.path());
+    let file_mib = std::fs::metadata(&csv).unwrap().len() as f64 / f64::from(1 << 20);
+    let epochs: u32 =
+        std::env::var("PIPELINE_EPOCHS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let spec = ConfigSpec::from_value(json!({
+        "store": format!("sled://{}", scratch.path().join("store").display()),
+        "max_upload_bytes": 4u64 << 30,
+        "workers": 1,
+    }))
+    .unwrap();
+    let yard = blocking::Modelyard::open(spec).unwrap();
+    let session = yard.register("bench", "bench@example.com", "correct horse battery").unwrap();
+    println!("start: RSS {} MiB", status_mib("VmRSS:"));
+
+    let started = Instant::now();
+    let dataset = session.upload_dataset("large", Upload::path(&csv)).unwrap();
+    let upload = started.elapsed().as_secs_f64();
+    println!(
+        "upload: {upload:.2} s ({:.0} MiB/s, {} rows x {} columns); RSS {} MiB",
+        file_mib / upload,
+        dataset.row_count,
+        dataset.schema.columns.len(),
+        status_mib("VmRSS:")
+    );
+
+    let layers = [512, 512]
+        .into_iter()
+        .map(|units| LayerSpec::Dense { units, activation: Activation::Relu })
+        .collect();
+    let model = session
+        .create_model(ModelRequest {
+            name: "large".into(),
+            dataset_id: dataset.id,
+            target: "label".into(),
+            features: None,
+            task: None,
+            layers: Some(layers),
+        })
+        .unwrap();
+    let params = TrainParams {
+        epochs,
+        batch_size: 128,
+        learning_rate: 1e-3,
+        validation_split: 0.0,
+        ..TrainParams::default()
+    };
+    let started = Instant::now();
+    let run = session.train(model.id, params).unwrap();
+    let finished = run.wait().unwrap();
+    let train = started.elapsed().as_secs_f64();
+    assert!(finished.status.is_final() && finished.error.is_none(), "{finished:?}");
+    println!(
+        "train: {train:.2} s for {epochs} epochs (queue, load, train, save); RSS {} MiB",
+        status_mib("VmRSS:")
+    );
+    for epoch in run.history().unwrap() {
+        println!(
+            "  epoch {}: {:.0} samples/s, loss {:.4}",
+            epoch.epoch, epoch.samples_per_sec, epoch.loss
+        );
+    }
+
+    let started = Instant::now();
+    let evaluation = session.evaluate(model.id, dataset.id).unwrap();
+    println!(
+        "evaluate: {:.2} s, accuracy {:.4}; RSS {} MiB",
+        started.elapsed().as_secs_f64(),
+        evaluation.metrics["accuracy"],
+        status_mib("VmRSS:")
+    );
+    let f32_data_mb = dataset.row_count as f64 * 785.0 * 4.0 / 1e6;
+    println!(
+        "peak RSS {} MiB; budget 2 x {f32_data_mb:.0} MB (the data as f32) + 200 MB = {:.0} MiB",
+        status_mib("VmHWM:"),
+        (2.0 * f32_data_mb + 200.0) * 1e6 / f64::from(1 << 20)
+    );
+}
