@@ -4,19 +4,12 @@
 //! fail under `CI=true`, where a missing Redis is a broken setup, not a reason to pass.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use modelyard_core::testkit::Fixture;
+use modelyard_core::testkit::{Fixture, service_url};
 use modelyard_storage_redis::RedisStore;
 
 /// Redis over fresh sled records, or `None` (the test skips) without a Redis server.
 async fn fresh() -> Option<Fixture> {
-    let Ok(url) = std::env::var("MODELYARD_TEST_REDIS_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "MODELYARD_TEST_REDIS_URL is not set under CI=true: scripts/test starts redis-server"
-        );
-        println!("skipped: MODELYARD_TEST_REDIS_URL is not set; the Redis backend is not tested");
-        return None;
-    };
+    let url = service_url("MODELYARD_TEST_REDIS_URL", "the Redis backend")?;
     let dir = tempfile::tempdir().unwrap();
     let records = modelyard_storage_sled::open(dir.path()).unwrap();
     let namespace = format!("test-{}", uuid::Uuid::new_v4());

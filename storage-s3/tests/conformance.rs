@@ -7,19 +7,12 @@
 
 use std::sync::Arc;
 
-use modelyard_core::testkit::Fixture;
+use modelyard_core::testkit::{Fixture, service_url};
 use modelyard_storage_s3::{S3BlobStore, S3Config};
 
 /// The S3 location of the test server, or `None` (after saying so) without one.
 fn test_location() -> Option<S3Config> {
-    let Ok(url) = std::env::var("MODELYARD_TEST_S3_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "MODELYARD_TEST_S3_URL is not set under CI=true: scripts/test starts SeaweedFS"
-        );
-        println!("skipped: MODELYARD_TEST_S3_URL is not set; the S3 blob store is not tested");
-        return None;
-    };
+    let url = service_url("MODELYARD_TEST_S3_URL", "the S3 blob store")?;
     Some(S3Config::from_url(&url).expect("MODELYARD_TEST_S3_URL"))
 }
 

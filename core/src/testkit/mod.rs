@@ -98,6 +98,23 @@ impl Fixture {
     }
 }
 
+/// The URL of a test server in the environment variable `var`, or `None` after saying that the
+/// test skips (`what` names what goes untested). Under `CI=true` a missing server is a broken
+/// setup, not a reason to pass: the test fails, naming `var` (`scripts/test` starts them all).
+pub fn service_url(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{var} is not set under CI=true: scripts/test starts the server"
+            );
+            println!("skipped: {var} is not set; {what} is not tested");
+            None
+        }
+    }
+}
+
 /// The optional store `store`, or `None` after printing that the test is skipped.
 pub(crate) fn offered<'a, T: ?Sized>(
     store: &'a Option<Arc<T>>,

@@ -23,14 +23,7 @@ pub const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123";
 /// The S3 bucket of the tests (`MODELYARD_TEST_S3_URL`, SeaweedFS in CI). Locally a missing one
 /// skips the test with a message; under `CI=true` it fails it.
 pub fn s3_location() -> Option<S3Location> {
-    let Ok(url) = std::env::var("MODELYARD_TEST_S3_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "MODELYARD_TEST_S3_URL required under CI=true: run scripts/test"
-        );
-        println!("skipped: MODELYARD_TEST_S3_URL is not set; run scripts/test to run this test");
-        return None;
-    };
+    let url = modelyard_core::testkit::service_url("MODELYARD_TEST_S3_URL", "S3 scale-out")?;
     let config = modelyard_storage_s3::S3Config::from_url(&url).expect("MODELYARD_TEST_S3_URL");
     Some(S3Location { url, config })
 }
