@@ -27,14 +27,10 @@ use serde_json::json;
 
 #[path = "support/large_csv.rs"]
 mod large_csv;
+#[path = "support/memory.rs"]
+mod memory;
 use large_csv::csv_file;
-
-/// A field of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
+use memory::status_kib;
 
 /// A CSV of about `bytes` (50 columns: 49 numbers, a 5-class label) made chunk by chunk as it is
 /// read, and its number of data rows.

@@ -21,12 +21,12 @@ use serde_json::json;
 
 #[path = "support/large_csv.rs"]
 mod large_csv;
+#[path = "support/memory.rs"]
+mod memory;
 
 /// A field of `/proc/self/status`, in MiB.
 fn status_mib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() >> 10
+    memory::status_kib(field) >> 10
 }
 
 fn main() {
