@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
-use modelyard::core::datasets::{DatasetConfig, DatasetService};
+use modelyard::core::datasets::{DatasetConfig, DatasetService, read_stored_table};
 use modelyard::core::{
-    ByteStream, ColumnKind, Dataset, DatasetId, Listed, Model, ModelId, ModelSummary, Mutation,
-    Page, RecordStore, Result, Task, UserId, default_layers, now,
+    ByteStream, ColumnKind, ColumnValues, Dataset, DatasetId, Listed, Model, ModelId, ModelSummary,
+    Mutation, NumericColumn, Page, RecordStore, Result, Task, UserId, default_layers, now,
 };
 use tempfile::TempDir;
 
@@ -93,6 +93,40 @@ async fn an_accepted_upload_is_profiled_and_readable() {
     assert_eq!(f.service.preview(ada, dataset.id, 1_000_000).await.unwrap().rows.len(), 150);
     let (_, table) = f.service.load_table(ada, dataset.id).await.unwrap();
     assert_eq!((table.rows, table.columns.len()), (150, 5));
+}
+
+#[tokio::test]
+async fn a_stored_table_is_f32_only_where_f32_keeps_what_matters_and_reads_what_is_asked() {
+    let f = fixture(DatasetConfig::default());
+    let ada = UserId::new();
+    // Near zero for its spread; whole numbers; far from zero for its spread (a timestamp).
+    let csv = b"unit,count,stamp,label
+0.1,3,1700000000.25,a
+-0.7,12,1700000001.5,b
+                0.35,7,1700000002.75,a
+";
+    let dataset = f.service.upload(ada, "widths", "w.csv", body(csv)).await.unwrap();
+    let blobs = f.backend.blobs.clone().unwrap();
+    let table = read_stored_table(blobs.as_ref(), &dataset, None).await.unwrap();
+    let numbers = |name: &str| -> NumericColumn {
+        match &table.column(name).unwrap().values {
+            ColumnValues::Numeric(column) => column.clone(),
+            ColumnValues::Text(_) => panic!("{name} is not numeric"),
+        }
+    };
+    assert!(numbers("unit").is_f32());
+    assert_eq!(numbers("unit").get(0), Some(f64::from(0.1f32)));
+    assert!(numbers("count").is_f32());
+    assert_eq!(numbers("count").get(1), Some(12.0));
+    assert!(!numbers("stamp").is_f32(), "f32 would round 1700000002.75 to 1700000000");
+    assert_eq!(numbers("stamp").get(2), Some(1_700_000_002.75));
+    // A run reads its model's columns only, in the schema's order; rows to predict stay f64.
+    let asked = ["label".to_string(), "unit".into(), "absent".into()];
+    let some = read_stored_table(blobs.as_ref(), &dataset, Some(&asked)).await.unwrap();
+    let names: Vec<&str> = some.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!((names, some.rows), (vec!["unit", "label"], 3));
+    let (_, whole) = f.service.load_table(ada, dataset.id).await.unwrap();
+    assert_eq!(whole.columns.len(), 4);
 }
 
 #[tokio::test]

@@ -234,7 +234,7 @@ impl DatasetService {
     /// the table, never held whole.
     pub async fn load_table(&self, owner: UserId, id: DatasetId) -> Result<(Dataset, Table)> {
         let dataset = self.get(owner, id).await?;
-        let table = read_stored_table(self.blobs.as_ref(), &dataset).await?;
+        let table = read_stored_table(self.blobs.as_ref(), &dataset, None).await?;
         Ok((dataset, table))
     }
 
@@ -299,16 +299,40 @@ impl Drop for PendingBlob {
     }
 }
 
-/// A stored dataset's file read into a table of its schema's columns (a training run's data,
-/// an evaluation's). The file is streamed from the blob store into the CSV reader on a blocking
-/// thread: memory holds the table and a few chunks, never the whole file, and no runtime thread
-/// waits on the parse. Today's upload limits do not apply to a file already stored.
-pub async fn read_stored_table(blobs: &dyn BlobStore, dataset: &Dataset) -> Result<Table> {
+/// A stored dataset's file read into a table of its schema's columns, or of those of `columns`
+/// it has (a model's features and target: a run reads no column it does not use), in the
+/// schema's order (a training run's data, an evaluation's). The file is streamed from the blob
+/// store into the CSV reader on a blocking thread: memory holds the table and a few chunks,
+/// never the whole file, and no runtime thread waits on the parse. Each column is sized once
+/// for the rows the record says the file has, and numeric columns are `f32` where their upload's
+/// statistics show nothing that matters is lost ([`table::f32_suffices`]): a training matrix is
+/// `f32`, and holding the table in `f64` beside it cost half as much memory again. Today's
+/// upload limits do not apply to a file already stored.
+pub async fn read_stored_table(
+    blobs: &dyn BlobStore,
+    dataset: &Dataset,
+    columns: Option<&[String]>,
+) -> Result<Table> {
     let delimiter = delimiter_of(dataset)?;
     let text = ingest::stored_text(blobs.get(&dataset.blob_key).await?);
     let schema = dataset.schema.clone();
+    let wanted: Option<Vec<String>> = columns
+        .map(|columns| {
+            schema
+                .columns
+                .iter()
+                .filter(|column| columns.contains(&column.name))
+                .map(|column| column.name.clone())
+                .collect::<Vec<_>>()
+        })
+        // None of them: the whole table, so that the caller names what is missing.
+        .filter(|wanted| !wanted.is_empty());
+    // Sized by the record, but never for more rows than the file has bytes.
+    let rows = usize::try_from(dataset.row_count.min(dataset.size_bytes)).unwrap_or(0);
+    let layout = table::Layout { rows, narrow: true };
     tokio::task::spawn_blocking(move || {
-        table::read_table(text, delimiter, &schema, None, CsvLimits::stored(&schema))
+        let limits = CsvLimits::stored(&schema);
+        table::read_table(text, delimiter, &schema, wanted.as_deref(), limits, layout)
     })
     .await
     .map_err(Error::internal)?

@@ -20,6 +20,32 @@ use crate::{
     Result, Table, TableColumn, TextColumn,
 };
 
+/// How [`read_table`] makes its columns.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Layout {
+    /// The rows the file is known to have (0 if unknown): each column is sized once for them,
+    /// instead of growing by doubling (a column grown to 20,000 rows would hold room for 32,768,
+    /// and for a moment both its old and new buffers).
+    pub(crate) rows: usize,
+    /// Numeric columns whose stored statistics allow it are `f32` (see [`f32_suffices`]).
+    pub(crate) narrow: bool,
+}
+
+/// Whether a stored numeric column keeps everything that matters as `f32`, judged by the
+/// statistics of its upload: whole numbers `f32` holds exactly (magnitude at most 2^24), or
+/// values at most 16 standard deviations from zero, which rounding to `f32` moves by at most
+/// 2^-20 of the column's spread (a standardised feature by about 1e-6). Columns far from zero
+/// for their spread (timestamps, coordinates, years) stay `f64`.
+pub(crate) fn f32_suffices(column: &ColumnSchema) -> bool {
+    match column.stats {
+        ColumnStats::Numeric { min, max, std, integers, .. } => {
+            let magnitude = min.abs().max(max.abs());
+            (integers && magnitude <= 16_777_216.0) || (std > 0.0 && magnitude <= 16.0 * std)
+        }
+        _ => false,
+    }
+}
+
 /// Whether a column's values are read as numbers.
 pub(crate) fn is_numeric(column: &ColumnSchema) -> bool {
     column.kind == ColumnKind::Numeric
@@ -55,17 +81,18 @@ fn parse_csv(bytes: &[u8], schema: &DatasetSchema, wanted: Option<&[String]>) ->
     // schema, which a deployment may have allowed wider than the defaults.
     let limits =
         CsvLimits { max_columns: CsvLimits::stored(schema).max_columns, ..CsvLimits::default() };
-    read_table(text.as_bytes(), delimiter, schema, wanted, limits)
+    read_table(text.as_bytes(), delimiter, schema, wanted, limits, Layout::default())
 }
 
 /// Reads `text` (decoded, or a [`super::ingest::TextReader`]) into a table of the schema's
-/// columns, or of `wanted` ones.
+/// columns, or of `wanted` ones, made as `layout` says.
 pub(crate) fn read_table(
     text: impl std::io::Read,
     delimiter: u8,
     schema: &DatasetSchema,
     wanted: Option<&[String]>,
     limits: CsvLimits,
+    layout: Layout,
 ) -> Result<Table> {
     let mut rows = CheckedRows::from_reader(text, delimiter, limits)?;
     let header = rows.header().to_vec();
@@ -93,7 +120,7 @@ pub(crate) fn read_table(
         return Err(Error::validation("file", "the header has none of the dataset's columns"));
     }
     let mut builders: Vec<ValuesBuilder> =
-        selected.iter().map(|(_, column)| ValuesBuilder::for_column(column)).collect();
+        selected.iter().map(|(_, column)| ValuesBuilder::for_column(column, layout)).collect();
     while let Some((at, record)) = rows.next_row()? {
         for ((index, _), values) in selected.iter().zip(builders.iter_mut()) {
             values.push_cell(&record[*index], at, &header, *index)?;
@@ -123,8 +150,10 @@ pub fn table_from_rows(
 ) -> Result<Table> {
     let selected: Vec<&ColumnSchema> =
         columns.iter().map(|name| schema_column(schema, name, "columns")).collect::<Result<_>>()?;
-    let mut builders: Vec<ValuesBuilder> =
-        selected.iter().map(|c| ValuesBuilder::for_column(c)).collect();
+    let mut builders: Vec<ValuesBuilder> = selected
+        .iter()
+        .map(|c| ValuesBuilder::for_column(c, Layout { rows: rows.len(), narrow: false }))
+        .collect();
     // One pass over each row's keys, each looked up once in maps with a fast hash (not
     // `schema.column`, nor the row's own map: wide schemas times many rows add up), puts every
     // feature's value in its slot; a key that is no column at all is refused before any value
@@ -226,11 +255,15 @@ fn table(columns: &[&ColumnSchema], builders: Vec<ValuesBuilder>, rows: u64) -> 
 struct ValuesBuilder(ColumnValues);
 
 impl ValuesBuilder {
-    fn for_column(column: &ColumnSchema) -> Self {
-        if is_numeric(column) {
-            Self(ColumnValues::Numeric(NumericColumn::default()))
+    /// An empty column of `column`'s kind, made as `layout` says.
+    fn for_column(column: &ColumnSchema, layout: Layout) -> Self {
+        let rows = layout.rows;
+        if !is_numeric(column) {
+            Self(ColumnValues::Text(TextColumn::with_capacity(rows)))
+        } else if layout.narrow && f32_suffices(column) {
+            Self(ColumnValues::Numeric(NumericColumn::with_f32(rows)))
         } else {
-            Self(ColumnValues::Text(TextColumn::default()))
+            Self(ColumnValues::Numeric(NumericColumn::with_capacity(rows)))
         }
     }
 

@@ -31,6 +31,13 @@ pub struct Model {
     pub created_at: Timestamp,
 }
 
+impl Model {
+    /// The dataset columns it reads to train or be evaluated: its features and its target.
+    pub fn columns(&self) -> Vec<String> {
+        self.features.iter().chain(std::iter::once(&self.target)).cloned().collect()
+    }
+}
+
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

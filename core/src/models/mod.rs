@@ -194,7 +194,10 @@ impl ModelService {
     ) -> Result<Evaluation> {
         let model = self.get(owner, id).await?;
         let dataset = self.stores.datasets.get(owner, dataset_id).await?;
-        let table = datasets::read_stored_table(self.stores.blobs.as_ref(), &dataset).await?;
+        let columns = model.columns();
+        let table =
+            datasets::read_stored_table(self.stores.blobs.as_ref(), &dataset, Some(&columns))
+                .await?;
         let predictor = self.predictor(&model).await?;
         run_model(predictor, table.rows, move |p| p.evaluate(&table)).await
     }

@@ -231,7 +231,10 @@ impl Worker {
     ) -> Result<TrainingOutcome> {
         let model = self.stores.models.get(run.owner, run.model_id).await?;
         let dataset = self.stores.datasets.get(run.owner, run.dataset_id).await?;
-        let table = datasets::read_stored_table(self.stores.blobs.as_ref(), &dataset).await?;
+        let columns = model.columns();
+        let table =
+            datasets::read_stored_table(self.stores.blobs.as_ref(), &dataset, Some(&columns))
+                .await?;
         let resume = match self.stores.blobs.get_bytes(&checkpoint::checkpoint_key(run.id)?).await {
             Ok(bytes) => Some(checkpoint::decode(&bytes)?),
             Err(Error::NotFound(_)) => None,
