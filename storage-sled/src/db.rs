@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use modelyard_core::memo::DecodeMemo;
 use modelyard_core::{Dataset, Error, Model, Notification, Result, TrainingRun, UserId};
@@ -27,7 +28,7 @@ const USERS_MEMO_BYTES: u64 = 4 * 1024 * 1024;
 /// Every tree of a store, opened once and shared by the trait implementations.
 pub(crate) struct Trees {
     /// The database, for flushes and sequence numbers.
-    pub(crate) db: sled::Db,
+    pub(crate) db: Db,
     /// User id -> user.
     pub(crate) users: sled::Tree,
     /// Users decoded from unchanged bytes are not parsed again (every request reads its user).
@@ -66,6 +67,7 @@ impl Trees {
             migrate_v1_histories(&db)?;
             set_format(&db, format.as_deref())?;
         }
+        let db = Db::new(db);
         Ok(Self {
             users: open_tree(&db, "users")?,
             users_memo: DecodeMemo::new(USERS_MEMO_BYTES),
@@ -241,18 +243,72 @@ pub(crate) fn id_of_owner_key(key: &[u8]) -> Option<[u8; 16]> {
     key[16..].try_into().ok()
 }
 
-/// Makes every write so far durable: "anything reported as created is flushed".
-///
-/// sled 0.34's `flush_async` can leave concurrent callers waiting forever (spacejam/sled#1241,
-/// #1308; our eight-claimer queue test hung on it), so the blocking flush runs on the blocking
-/// pool instead.
-pub(crate) async fn flush(db: &sled::Db) -> Result<()> {
-    let db = db.clone();
-    tokio::task::spawn_blocking(move || db.flush())
-        .await
-        .map_err(|err| Error::internal(format!("flush task failed: {err}")))?
-        .map(drop)
-        .map_err(storage_error)
+/// The database and its group commit. Every acknowledged write is flushed first ("anything
+/// reported as created is flushed"); with many requests writing at once, a flush per write
+/// would hold a blocking thread each (the pool grew to dozens of threads under the soak, each
+/// with its own allocator caches) and fsync the same log again and again. Instead one flush
+/// runs at a time, and a caller whose writes an already finished flush covers returns at once.
+#[derive(Clone)]
+pub(crate) struct Db {
+    sled: sled::Db,
+    commit: Arc<GroupCommit>,
+}
+
+/// The state of [`Db::flush`].
+#[derive(Default)]
+struct GroupCommit {
+    /// Flushes asked for so far; each caller takes the next number after its writes.
+    asked: AtomicU64,
+    /// Every number up to this one is covered by a flush that has finished.
+    covered: AtomicU64,
+    /// Held while a flush runs; callers queue on it in order.
+    running: tokio::sync::Mutex<()>,
+    /// Flushes that reached the disk, for the tests.
+    flushed: AtomicU64,
+}
+
+impl std::ops::Deref for Db {
+    type Target = sled::Db;
+
+    fn deref(&self) -> &sled::Db {
+        &self.sled
+    }
+}
+
+impl Db {
+    fn new(sled: sled::Db) -> Self {
+        Self { sled, commit: Arc::default() }
+    }
+
+    /// Makes every write this caller made before the call durable.
+    ///
+    /// A flush started after the caller's writes covers them: each caller takes a number, and a
+    /// flush records the highest number taken before it started. sled 0.34's `flush_async` can
+    /// leave concurrent callers waiting forever (spacejam/sled#1241, #1308; our eight-claimer
+    /// queue test hung on it), so the blocking flush runs on the blocking pool, one at a time.
+    /// A caller dropped while its flush runs leaves that flush to finish and record nothing.
+    pub(crate) async fn flush(&self) -> Result<()> {
+        let commit = &self.commit;
+        let ticket = commit.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let _running = commit.running.lock().await;
+        if commit.covered.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        let covers = commit.asked.load(Ordering::SeqCst);
+        let db = self.sled.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|err| Error::internal(format!("flush task failed: {err}")))?
+            .map_err(storage_error)?;
+        commit.flushed.fetch_add(1, Ordering::Relaxed);
+        commit.covered.fetch_max(covers, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Makes every write so far durable: [`Db::flush`].
+pub(crate) async fn flush(db: &Db) -> Result<()> {
+    db.flush().await
 }
 
 #[cfg(test)]
@@ -328,6 +384,35 @@ mod tests {
         }
         let (_, format) = open_db(&dir.path().join("db"), &SledOptions::default()).unwrap();
         assert_eq!(format, None, "the store is format 2 now");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_flushes_share_disk_flushes_and_each_covers_its_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sled, _) = open_db(dir.path(), &SledOptions::default()).unwrap();
+        let db = Db::new(sled);
+        let tree = open_tree(&db, "t").unwrap();
+        let writers: Vec<_> = (0u32..64)
+            .map(|i| {
+                let (db, tree) = (db.clone(), tree.clone());
+                tokio::spawn(async move {
+                    tree.insert(i.to_be_bytes(), &[1u8; 512][..]).unwrap();
+                    db.flush().await.unwrap();
+                    // Covered: a flush that started after this write has finished.
+                    assert!(db.commit.covered.load(Ordering::SeqCst) > 0);
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let flushed = db.commit.flushed.load(Ordering::SeqCst);
+        assert!((1..64).contains(&flushed), "64 callers, {flushed} disk flushes");
+        assert_eq!(db.commit.covered.load(Ordering::SeqCst), 64, "every caller is covered");
+        // Nothing written since: a flush still runs once (its caller's writes may be anywhere).
+        db.flush().await.unwrap();
+        assert_eq!(db.commit.flushed.load(Ordering::SeqCst), flushed + 1);
+        assert_eq!(tree.len(), 64);
     }
 
     #[test]

@@ -11,13 +11,13 @@ const PREFIX: usize = 32;
 
 /// The history tree.
 pub(crate) struct History {
-    db: sled::Db,
+    db: db::Db,
     epochs: sled::Tree,
 }
 
 impl History {
     /// Opens the tree `run_epochs`.
-    pub(crate) fn open(db: &sled::Db) -> Result<Self> {
+    pub(crate) fn open(db: &db::Db) -> Result<Self> {
         Ok(Self { db: db.clone(), epochs: db::open_tree(db, "run_epochs")? })
     }
 }

@@ -18,7 +18,7 @@ const MEMO_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Records of one kind: `records` (id -> JSON) and `by_owner` (owner ++ id -> empty).
 pub(crate) struct Collection<T> {
-    db: sled::Db,
+    db: db::Db,
     records: sled::Tree,
     by_owner: sled::Tree,
     /// Reads skip JSON parsing when a record's bytes are unchanged since the last decode.
@@ -28,7 +28,7 @@ pub(crate) struct Collection<T> {
 
 impl<T: Record> Collection<T> {
     /// Opens the trees `<name>` and `<name>_by_owner`.
-    pub(crate) fn open(db: &sled::Db, name: &str) -> Result<Self> {
+    pub(crate) fn open(db: &db::Db, name: &str) -> Result<Self> {
         Ok(Self {
             db: db.clone(),
             records: db::open_tree(db, name)?,
