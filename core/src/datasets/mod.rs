@@ -305,9 +305,10 @@ impl Drop for PendingBlob {
 /// store into the CSV reader on a blocking thread: memory holds the table and a few chunks,
 /// never the whole file, and no runtime thread waits on the parse. Each column is sized once
 /// for the rows the record says the file has, and numeric columns are `f32` where their upload's
-/// statistics show nothing that matters is lost ([`table::f32_suffices`]): a training matrix is
-/// `f32`, and holding the table in `f64` beside it cost half as much memory again. Today's
-/// upload limits do not apply to a file already stored.
+/// statistics show nothing that matters is lost (whole numbers under 2^24, or values within 16
+/// standard deviations of zero): a training matrix is `f32`, and holding the table in `f64`
+/// beside it cost half as much memory again. Today's upload limits do not apply to a file
+/// already stored.
 pub async fn read_stored_table(
     blobs: &dyn BlobStore,
     dataset: &Dataset,
