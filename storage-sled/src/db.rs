@@ -306,11 +306,6 @@ impl Db {
     }
 }
 
-/// Makes every write so far durable: [`Db::flush`].
-pub(crate) async fn flush(db: &Db) -> Result<()> {
-    db.flush().await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use modelyard_core::{EpochMetrics, EpochPage, HistoryStore, Page, Result, RunId, UserId};
 
-use crate::db::{self, decode, encode, flush, storage_error};
+use crate::db::{self, decode, encode, storage_error};
 
 /// Owner and run: the prefix of every key of one run's history.
 const PREFIX: usize = 32;
@@ -44,7 +44,7 @@ impl HistoryStore for History {
     async fn put_epoch(&self, owner: UserId, run: RunId, metrics: &EpochMetrics) -> Result<()> {
         let key = epoch_key(owner, run, metrics.epoch);
         self.epochs.insert(key, encode(metrics)?).map_err(storage_error)?;
-        flush(&self.db).await
+        self.db.flush().await
     }
 
     /// A range scan from just after the cursor to the end of the run's prefix.
@@ -78,7 +78,7 @@ impl HistoryStore for History {
             return Ok(());
         }
         self.epochs.apply_batch(batch).map_err(storage_error)?;
-        flush(&self.db).await
+        self.db.flush().await
     }
 }
 

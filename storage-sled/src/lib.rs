@@ -93,7 +93,7 @@ impl SledStore {
 
     /// Writes everything to disk; returns once it is durable.
     pub async fn flush(&self) -> Result<()> {
-        db::flush(&self.trees.db).await
+        self.trees.db.flush().await
     }
 
     /// The bundle of stores, with `blobs` as the blob store and no event bus.

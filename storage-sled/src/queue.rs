@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use crate::SledStore;
-use crate::db::{abort, decode, encode, flush, storage_error, tx_error};
+use crate::db::{abort, decode, encode, storage_error, tx_error};
 
 /// A job waiting for a worker.
 #[derive(Serialize, Deserialize)]
@@ -157,7 +157,7 @@ impl JobQueue for SledStore {
                 Ok(())
             })
             .map_err(tx_error)?;
-        flush(&t.db).await
+        t.db.flush().await
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>> {
@@ -201,7 +201,7 @@ impl JobQueue for SledStore {
                 })
                 .map_err(tx_error)?;
             if let Some(claim) = claimed {
-                flush(&t.db).await?;
+                t.db.flush().await?;
                 return Ok(Some(claim));
             }
         }
@@ -219,7 +219,7 @@ impl JobQueue for SledStore {
                 .compare_and_swap(run, stored.as_ref(), Some(encode(&held)?))
                 .map_err(storage_error)?;
             if swapped.is_ok() {
-                flush(&t.db).await?;
+                t.db.flush().await?;
                 return Ok(held.lease_until);
             }
         }
@@ -236,7 +236,7 @@ impl JobQueue for SledStore {
                 .compare_and_swap(run, stored.as_ref(), None::<&[u8]>)
                 .map_err(storage_error)?;
             if swapped.is_ok() {
-                return flush(&t.db).await;
+                return t.db.flush().await;
             }
         }
     }
@@ -249,7 +249,7 @@ impl JobQueue for SledStore {
             };
             let held = current_lease(Some(&stored), claim)?;
             if self.requeue(&run, &stored, &held)? {
-                return flush(&self.trees.db).await;
+                return self.trees.db.flush().await;
             }
         }
     }
@@ -270,7 +270,7 @@ impl JobQueue for SledStore {
             reclaimed += u64::from(self.requeue(&run, &stored, &held)?);
         }
         if reclaimed > 0 {
-            flush(&self.trees.db).await?;
+            self.trees.db.flush().await?;
         }
         Ok(reclaimed)
     }

@@ -11,7 +11,7 @@ use modelyard_core::{
 };
 use sled::Transactional;
 
-use crate::db::{self, abort, decode, encode, flush, owner_key, storage_error, tx_error};
+use crate::db::{self, abort, decode, encode, owner_key, storage_error, tx_error};
 
 /// Source bytes of decoded records remembered per collection (see [`DecodeMemo`]).
 const MEMO_BYTES: u64 = 8 * 1024 * 1024;
@@ -64,7 +64,7 @@ impl<T: Record> RecordStore<T> for Collection<T> {
                 Ok(())
             })
             .map_err(tx_error)?;
-        flush(&self.db).await
+        self.db.flush().await
     }
 
     async fn get(&self, owner: UserId, id: T::Id) -> Result<T> {
@@ -129,7 +129,7 @@ impl<T: Record> RecordStore<T> for Collection<T> {
             let new = encode(&changed)?;
             match self.records.compare_and_swap(id, Some(&old), Some(new)).map_err(storage_error)? {
                 Ok(()) => {
-                    flush(&self.db).await?;
+                    self.db.flush().await?;
                     return Ok(changed);
                 }
                 // Someone changed (or deleted) it between our read and write: start over.
@@ -159,6 +159,6 @@ impl<T: Record> RecordStore<T> for Collection<T> {
             })
             .map_err(tx_error)?;
         self.memo.forget(&id);
-        flush(&self.db).await
+        self.db.flush().await
     }
 }

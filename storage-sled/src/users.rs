@@ -6,7 +6,7 @@ use modelyard_core::{Error, Mutation, Result, User, UserId, UserStore, normalize
 use sled::Transactional;
 
 use crate::SledStore;
-use crate::db::{abort, decode, encode, flush, storage_error, tx_error};
+use crate::db::{abort, decode, encode, storage_error, tx_error};
 
 /// The key under which a username is unique: usernames compare case-insensitively.
 fn username_key(username: &str) -> String {
@@ -45,7 +45,7 @@ impl UserStore for SledStore {
                 Ok(())
             })
             .map_err(tx_error)?;
-        flush(&t.db).await
+        t.db.flush().await
     }
 
     async fn get_user(&self, id: UserId) -> Result<User> {
@@ -111,7 +111,7 @@ impl UserStore for SledStore {
             };
             match attempt {
                 Attempt::Written => {
-                    flush(&t.db).await?;
+                    t.db.flush().await?;
                     return Ok(changed);
                 }
                 Attempt::Raced => continue,
@@ -138,6 +138,6 @@ impl UserStore for SledStore {
             })
             .map_err(tx_error)?;
         t.users_memo.forget(&key);
-        flush(&t.db).await
+        t.db.flush().await
     }
 }

@@ -88,10 +88,7 @@ impl NumericColumn {
 
     /// An empty `f32` column with room for `rows` rows: every value pushed is rounded to `f32`.
     pub fn with_f32(rows: usize) -> Self {
-        Self {
-            values: Numbers::F32(Vec::with_capacity(rows)),
-            valid: Validity::with_capacity(rows),
-        }
+        Self { values: Numbers::F32(Vec::with_capacity(rows)), ..Self::with_capacity(0) }
     }
 
     /// Whether the numbers are held as `f32`.
