@@ -27,6 +27,7 @@ mod upload;
 pub use archive::{DatasetDownload, ModelArchive, ModelFile};
 pub use config::{AuthSettings, Config, ConfigSpec, IntoConfig, StoreUrl, default_trainer};
 pub use modelyard_core::auth::{AuthConfig, JwtConfig, JwtKey, RateLimit};
+pub use modelyard_core::backup::BackupSummary;
 pub use modelyard_core::cached::CachePolicy;
 pub use modelyard_core::datasets::DatasetConfig;
 pub use modelyard_core::json;
@@ -53,6 +54,7 @@ pub use modelyard_core as core;
 use std::sync::Arc;
 
 use modelyard_core::auth::AuthService;
+use modelyard_core::backup::{BackupService, Scope};
 use modelyard_core::cached::with_read_through_cache;
 use modelyard_core::datasets::DatasetService;
 use modelyard_core::models::ModelService;
@@ -115,6 +117,7 @@ struct Inner {
     training: TrainingService,
     notifications: NotificationService,
     workspace: WorkspaceService,
+    backup: BackupService,
     /// This yard's running workers; `None` once [`Modelyard::close`] has stopped them.
     workers: Mutex<Option<Vec<WorkerHandle>>>,
     /// For [`Modelyard::check_ready`].
@@ -191,6 +194,7 @@ impl Modelyard {
             inner: Arc::new(Inner {
                 auth: AuthService::new(stores.users.clone(), stores.cache.clone(), auth_config)?,
                 workspace: WorkspaceService::new(stores.clone(), datasets.clone(), models.clone()),
+                backup: BackupService::new(stores.clone()),
                 datasets,
                 models,
                 users: stores.users.clone(),
@@ -236,6 +240,28 @@ impl Modelyard {
     /// back, with no reopening. Readiness probes call this.
     pub async fn check_ready(&self) -> Result<()> {
         self.inner.users.find_user_by_email("readiness-probe@modelyard.invalid").await.map(|_| ())
+    }
+
+    /// Backs up every account and everything they own (records, files, run histories) into
+    /// the file `archive`: a versioned tar archive with a checksum per entry, written under a
+    /// temporary name and renamed into place when complete (created 0600, replacing an
+    /// earlier file there). Restore it with [`Modelyard::import`] into any backend: this is
+    /// how a deployment moves from the embedded store to MongoDB + Redis + S3.
+    ///
+    /// For an exact copy, run it while no other process writes (a sled store is held by one
+    /// process at a time, so stop the server first). The cache, live events, the job queue
+    /// and checkpoints are not backed up.
+    pub async fn export(&self, archive: impl AsRef<std::path::Path>) -> Result<BackupSummary> {
+        self.inner.backup.export_file(Scope::Deployment, archive.as_ref()).await
+    }
+
+    /// Restores an archive of [`Modelyard::export`] (or [`Session::export`]) into this
+    /// yard's stores. The whole archive is checked first: a damaged, truncated or foreign
+    /// file is refused (`Validation` on `archive`) and nothing is written; so is an archive
+    /// with an account, email or file this yard already has (`Conflict`). A run that was
+    /// queued or running when backed up comes back failed, to be started again.
+    pub async fn import(&self, archive: impl AsRef<std::path::Path>) -> Result<BackupSummary> {
+        self.inner.backup.import(archive.as_ref()).await
     }
 
     /// Creates an account and returns a signed-in session.

@@ -13,10 +13,10 @@ use modelyard_core::{Listed, Page};
 use crate::signed_in::SignedIn;
 
 use crate::{
-    Dataset, DatasetDownload, DatasetId, Error, Evaluation, Model, ModelArchive, ModelFile,
-    ModelId, ModelRequest, ModelSummary, Modelyard, Notification, NotificationId, PredictOptions,
-    Prediction, Preview, PublicUser, Result, Run, RunId, Timestamp, TrainParams, TrainingRun,
-    Upload, UserId,
+    BackupSummary, Dataset, DatasetDownload, DatasetId, Error, Evaluation, Model, ModelArchive,
+    ModelFile, ModelId, ModelRequest, ModelSummary, Modelyard, Notification, NotificationId,
+    PredictOptions, Prediction, Preview, PublicUser, Result, Run, RunId, Timestamp, TrainParams,
+    TrainingRun, Upload, UserId,
 };
 
 /// A signed-in user. Each call re-checks the token, so a logged-out or revoked session stops
@@ -102,6 +102,16 @@ impl Session {
         let inner = &self.yard.inner;
         let erase = || async { inner.workspace.erase(owner).await.map(drop) };
         inner.auth.delete_account(owner, password, erase).await
+    }
+
+    /// Exports the signed-in account with its whole workspace (datasets and their files,
+    /// models and their trained files, runs with their histories, notifications) into the
+    /// file `archive`, in the format of [`Modelyard::export`]: another deployment restores
+    /// it with [`Modelyard::import`].
+    pub async fn export(&self, archive: impl AsRef<std::path::Path>) -> Result<BackupSummary> {
+        let owner = self.owner().await?;
+        let scope = modelyard_core::backup::Scope::User(owner);
+        self.yard.inner.backup.export_file(scope, archive.as_ref()).await
     }
 
     /// Uploads a CSV dataset: checked, profiled and stored, or refused with nothing stored.

@@ -182,6 +182,10 @@ impl UserStore for CachedUsers {
         self.layer.invalidate(id).await;
         result
     }
+
+    async fn list_users(&self, after: Option<UserId>, limit: usize) -> Result<Vec<User>> {
+        self.inner.list_users(after, limit).await
+    }
 }
 
 /// A record kind behind the cache: reads of `get` go through it, every write invalidates.

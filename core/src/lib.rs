@@ -4,6 +4,7 @@
 //! [`store`], the training engine implements [`Trainer`].
 
 pub mod auth;
+pub mod backup;
 pub mod cached;
 pub mod datasets;
 mod domain;

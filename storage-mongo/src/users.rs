@@ -3,6 +3,7 @@
 //! account with either, even from another process.
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use modelyard_core::{Error, Mutation, Result, User, UserId, UserStore, normalize_email};
 use mongodb::bson::{Document, doc};
 
@@ -76,6 +77,30 @@ impl UserStore for MongoStore {
         let deleted =
             self.users.delete_one(doc! { "_id": id.to_string() }).await.map_err(map_error)?;
         if deleted.deleted_count == 0 { Err(Error::not_found("user")) } else { Ok(()) }
+    }
+
+    async fn list_users(&self, after: Option<UserId>, limit: usize) -> Result<Vec<User>> {
+        if limit == 0 {
+            // MongoDB reads a limit of 0 as no limit.
+            return Ok(Vec::new());
+        }
+        // Hyphenated lower-case UUIDs order as text exactly as by their bytes.
+        let filter = match after {
+            Some(after) => doc! { "_id": { "$gt": after.to_string() } },
+            None => doc! {},
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let found: Vec<Document> = self
+            .users
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .await
+            .map_err(map_error)?
+            .try_collect()
+            .await
+            .map_err(map_error)?;
+        found.iter().map(|stored| decode(stored, "user")).collect()
     }
 }
 

@@ -140,4 +140,14 @@ impl UserStore for SledStore {
         t.users_memo.forget(&key);
         t.db.flush().await
     }
+
+    async fn list_users(&self, after: Option<UserId>, limit: usize) -> Result<Vec<User>> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(after) => Bound::Excluded(after.to_bytes()),
+            None => Bound::Unbounded,
+        };
+        let range = self.trees.users.range::<[u8; 16], _>((start, Bound::Unbounded));
+        range.take(limit).map(|entry| decode(&entry.map_err(storage_error)?.1, "user")).collect()
+    }
 }

@@ -51,6 +51,14 @@ impl UserStore for MemoryUsers {
     async fn delete_user(&self, id: UserId) -> Result<()> {
         self.users.lock().unwrap().remove(&id).map(|_| ()).ok_or_else(|| Error::not_found("user"))
     }
+
+    async fn list_users(&self, after: Option<UserId>, limit: usize) -> Result<Vec<User>> {
+        let mut users: Vec<User> = self.users.lock().unwrap().values().cloned().collect();
+        users.sort_by_key(|u| u.id);
+        users.retain(|u| after.is_none_or(|after| u.id > after));
+        users.truncate(limit);
+        Ok(users)
+    }
 }
 
 /// A cache that can be switched off to test fail-closed paths.

@@ -17,6 +17,8 @@ use crate::{
 ///   [`crate::normalize_email`], or the same username (case-insensitively); nothing is written then.
 /// - `find_user_by_email` matches on the normalised email and returns `None` when there is none.
 /// - `update_user` applies the mutation atomically; the mutation may not change the id or email.
+/// - `list_users` walks every account in id order (oldest first): at most `limit` users with
+///   ids above `after`; a page shorter than `limit` ends the walk.
 /// - Missing ids are `NotFound`. A created user is durable when `create_user` returns.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -30,6 +32,9 @@ pub trait UserStore: Send + Sync {
     async fn update_user(&self, id: UserId, mutation: Mutation<'_, User>) -> Result<User>;
     /// Removes a user; `NotFound` if absent. Frees the email and username.
     async fn delete_user(&self, id: UserId) -> Result<()>;
+    /// Up to `limit` users with ids above `after` (from the first without it), in id order:
+    /// what a backup walks.
+    async fn list_users(&self, after: Option<UserId>, limit: usize) -> Result<Vec<User>>;
 }
 
 /// The id of an owner-scoped record: 16 bytes that sort in creation order (UUID v7).

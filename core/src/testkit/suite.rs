@@ -44,6 +44,7 @@ macro_rules! conformance_suite {
                 update_user_keeps_id_and_email,
                 update_user_is_atomic_under_concurrent_updates,
                 deleted_user_frees_email_and_username,
+                users_are_listed_in_id_order_a_page_at_a_time,
             }
             records {
                 created_record_reads_back_unchanged,

@@ -232,3 +232,40 @@ pub async fn deleted_user_frees_email_and_username(fx: &Fixture) {
     let again = User { id: UserId::new(), ..user };
     users.create_user(&again).await.expect("re-registering a deleted user's email and username");
 }
+
+/// `list_users` walks every account once, in id order, a page at a time.
+pub async fn users_are_listed_in_id_order_a_page_at_a_time(fx: &Fixture) {
+    let users = &fx.backend.users;
+    let mut created = Vec::new();
+    for _ in 0..7 {
+        let user = sample_user(&unique_email());
+        users.create_user(&user).await.expect("create_user");
+        created.push(user);
+    }
+    let gone = created.remove(3);
+    users.delete_user(gone.id).await.expect("delete_user");
+
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = users.list_users(after, 2).await.expect("list_users");
+        assert!(page.len() <= 2, "a page of list_users(_, 2) held {} users", page.len());
+        let ended = page.len() < 2;
+        after = page.last().map(|u| u.id).or(after);
+        walked.extend(page);
+        if ended {
+            break;
+        }
+    }
+    let ids: Vec<UserId> = walked.iter().map(|u| u.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "list_users must walk in id order without repeats");
+    for user in &created {
+        let listed = walked.iter().find(|u| u.id == user.id);
+        assert_eq!(listed, Some(user), "every user is listed unchanged");
+    }
+    assert!(!ids.contains(&gone.id), "a deleted user is not listed");
+    assert_eq!(users.list_users(None, 0).await.expect("list_users(None, 0)"), Vec::<User>::new());
+}
