@@ -255,6 +255,19 @@ impl Modelyard {
         self.inner.backup.export_file(Scope::Deployment, archive.as_ref()).await
     }
 
+    /// Backs up one account, found by email, with its whole workspace, as
+    /// [`Session::export`] does for the signed-in account. `NotFound` when no account has the
+    /// email.
+    pub async fn export_account(
+        &self,
+        email: &str,
+        archive: impl AsRef<std::path::Path>,
+    ) -> Result<BackupSummary> {
+        let user = self.inner.users.find_user_by_email(email).await?;
+        let user = user.ok_or_else(|| Error::not_found("account"))?;
+        self.inner.backup.export_file(Scope::User(user.id), archive.as_ref()).await
+    }
+
     /// Restores an archive of [`Modelyard::export`] (or [`Session::export`]) into this
     /// yard's stores. The whole archive is checked first: a damaged, truncated or foreign
     /// file is refused (`Validation` on `archive`) and nothing is written; so is an archive

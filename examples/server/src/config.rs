@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use modelyard::{Config, ConfigSpec, Result};
 
 use crate::connections::ConnectionLimits;
@@ -24,29 +24,56 @@ pub enum Role {
     All,
 }
 
+/// What to do instead of serving.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Writes every account and everything it owns (records, files, run histories) to one
+    /// archive file, with a checksum per entry. A sled store is held by one process: stop the
+    /// server first (with MongoDB, stop writers for an exact copy).
+    Backup {
+        /// The archive to write (replaced if it exists; created 0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this account's workspace, by email.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Restores an archive of `backup` into the store given by `--store`/`--blobs`: checked
+    /// whole first, so a damaged or truncated archive, or one whose accounts or files exist
+    /// there already, writes nothing.
+    Restore {
+        /// The archive to read.
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
 /// `modelyard-server` flags; each can also be set by its environment variable.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "modelyard-server", version, about = "Modelyard's REST API and web dashboard")]
 pub struct Args {
+    /// Serve (no command), or back up or restore the store and exit.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "MODELYARD_BIND", default_value = "127.0.0.1:3000")]
     pub bind: SocketAddr,
     /// Where records live.
-    #[arg(long, env = "MODELYARD_STORE", default_value = "sled://./modelyard-data")]
+    #[arg(long, env = "MODELYARD_STORE", default_value = "sled://./modelyard-data", global = true)]
     pub store: String,
     /// A Redis URL (`redis://host:6379/0`) for the cache (token denylist and rate-limit counters
     /// included) and live events shared by every process; without it (or with `memory`) they
     /// stay in this process. The job queue stays in the record store, which is durable.
-    #[arg(long, env = "MODELYARD_CACHE")]
+    #[arg(long, env = "MODELYARD_CACHE", global = true)]
     pub cache: Option<String>,
     /// Where file bytes go instead of the store's own blobs: `s3://bucket/prefix` with
     /// `?endpoint=http://host:8333` for an S3-compatible server (needs the `s3` feature);
     /// credentials from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
-    #[arg(long, env = "MODELYARD_BLOBS")]
+    #[arg(long, env = "MODELYARD_BLOBS", global = true)]
     pub blobs: Option<String>,
     /// HS256 secret for access tokens (at least 32 bytes). Without it, a development secret is
     /// generated once and kept in the data directory.
-    #[arg(long, env = "MODELYARD_JWT_SECRET", hide_env_values = true)]
+    #[arg(long, env = "MODELYARD_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
     /// Training workers in this process (default 1; 0 with `--role api`).
     #[arg(long, env = "MODELYARD_WORKERS")]

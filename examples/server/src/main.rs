@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use modelyard::Modelyard;
-use modelyard_server::config::{Args, Role};
+use modelyard_server::config::{Args, Command, Role};
 use modelyard_server::{AppState, app, bench_hello_app, health_app, logs, serve};
 use tokio::net::TcpListener;
 
@@ -36,6 +36,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(command) = args.command.clone() {
+        return backup_or_restore(&args, command).await;
+    }
     let config = args.facade_config()?;
     if config.jwt_secret.is_none() {
         tracing::warn!(
@@ -66,6 +69,42 @@ async fn run(args: Args, started: Instant) -> Result<(), Box<dyn std::error::Err
     tracing::info!("stopping workers: running trainings checkpoint and return to the queue");
     yard.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `backup` and `restore`: open the store without training workers, copy, print the counts.
+async fn backup_or_restore(
+    args: &Args,
+    command: Command,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = args.facade_config()?;
+    config.trainer = None;
+    let yard = Modelyard::open(config).await?;
+    let started = Instant::now();
+    let (verb, summary) = match &command {
+        Command::Backup { out, user: None } => ("backed up", yard.export(out).await?),
+        Command::Backup { out, user: Some(email) } => {
+            ("backed up", yard.export_account(email, out).await?)
+        }
+        Command::Restore { from } => ("restored", yard.import(from).await?),
+    };
+    println!(
+        "{verb} {} accounts, {} datasets, {} models, {} runs ({} epochs), {} notifications, \
+         {} files ({} bytes) in {:.1} s{}",
+        summary.users,
+        summary.datasets,
+        summary.models,
+        summary.runs,
+        summary.epochs,
+        summary.notifications,
+        summary.blobs,
+        summary.blob_bytes,
+        started.elapsed().as_secs_f64(),
+        match summary.skipped {
+            0 => String::new(),
+            n => format!("; {n} records left out, their files deleted while backing up"),
+        }
+    );
     Ok(())
 }
 
