@@ -35,8 +35,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader,
 use tokio_tar as tar;
 
 use crate::{
-    BlobKey, Dataset, EpochMetrics, Error, Model, Notification, Record, Result, RunId, RunStatus,
-    Stores, Timestamp, TrainingRun, User, UserId,
+    BlobKey, Dataset, DatasetId, EpochMetrics, Error, Model, ModelId, Notification, NotificationId,
+    Record, Result, RunId, RunStatus, Stores, Timestamp, TrainingRun, User, UserId,
 };
 
 /// What the first entry of every archive calls its format.
@@ -161,6 +161,8 @@ impl BackupService {
             crate::store::private_fs::create_private_file(&partial).await.map_err(|err| {
                 Error::validation("archive", format!("cannot create {}: {err}", partial.display()))
             })?;
+        // Removes the partial file however this ends short of the rename, cancellation included.
+        let mut partial_guard = PartialFile(Some(partial.clone()));
         let written = async {
             let out = tokio::io::BufWriter::with_capacity(CHUNK, file);
             let (summary, out) = self.write_archive(scope, out).await?;
@@ -169,10 +171,8 @@ impl BackupService {
             Ok(summary)
         }
         .await;
-        if written.is_err()
-            && let Err(err) = tokio::fs::remove_file(&partial).await
-        {
-            tracing::warn!(%err, path = %partial.display(), "partial backup not removed");
+        if written.is_ok() {
+            partial_guard.0 = None;
         }
         written
     }
@@ -297,12 +297,17 @@ impl BackupService {
     pub async fn import(&self, archive: &Path) -> Result<BackupSummary> {
         let verified = read_archive(archive, &mut Verify).await?;
         self.check_free(&verified).await?;
-        let mut restore = Restore { stores: &self.stores, written: Written::default() };
+        let mut restore = Restore { stores: self.stores.clone(), written: Some(<_>::default()) };
         match read_archive(archive, &mut restore).await {
-            Ok(restored) => Ok(restored.summary),
+            Ok(restored) => {
+                restore.written = None;
+                Ok(restored.summary)
+            }
             Err(err) => {
                 tracing::warn!(%err, "restore failed; removing what it wrote");
-                restore.written.undo(&self.stores).await;
+                if let Some(written) = restore.written.take() {
+                    written.undo(&self.stores).await;
+                }
                 Err(err)
             }
         }
@@ -338,6 +343,19 @@ impl BackupService {
             }
         }
         Ok(())
+    }
+}
+
+/// A backup file being written: removed when dropped, unless it was renamed into place.
+struct PartialFile(Option<std::path::PathBuf>);
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take()
+            && let Err(err) = std::fs::remove_file(&path)
+        {
+            tracing::warn!(%err, path = %path.display(), "partial backup not removed");
+        }
     }
 }
 
@@ -835,15 +853,17 @@ impl Visitor for Verify {
     }
 }
 
-/// What a restore wrote, to remove should it fail.
+/// What a restore wrote, to remove should it fail. Each write is recorded before it is made,
+/// so a write cut off by cancellation is removed too (removing what is not there is no error;
+/// the records and files are checked not to exist before the restore begins).
 #[derive(Default)]
 struct Written {
     users: Vec<UserId>,
     blobs: Vec<BlobKey>,
-    datasets: Vec<Dataset>,
-    models: Vec<Model>,
+    datasets: Vec<(UserId, DatasetId)>,
+    models: Vec<(UserId, ModelId)>,
     runs: Vec<(UserId, RunId)>,
-    notifications: Vec<Notification>,
+    notifications: Vec<(UserId, NotificationId)>,
 }
 
 impl Written {
@@ -856,18 +876,18 @@ impl Written {
                 Err(err) => tracing::warn!(%err, what, "a restored record was not removed"),
             }
         }
-        for n in self.notifications {
-            logged("notification", stores.notifications.delete(n.owner, n.id).await);
+        for (owner, id) in self.notifications {
+            logged("notification", stores.notifications.delete(owner, id).await);
         }
         for (owner, run) in self.runs {
             logged("history", stores.history.delete_epochs(owner, run).await);
             logged("run", stores.runs.delete(owner, run).await);
         }
-        for m in self.models {
-            logged("model", stores.models.delete(m.owner, m.id).await);
+        for (owner, id) in self.models {
+            logged("model", stores.models.delete(owner, id).await);
         }
-        for d in self.datasets {
-            logged("dataset", stores.datasets.delete(d.owner, d.id).await);
+        for (owner, id) in self.datasets {
+            logged("dataset", stores.datasets.delete(owner, id).await);
         }
         for key in self.blobs {
             logged("file", stores.blobs.delete(&key).await);
@@ -878,23 +898,45 @@ impl Written {
     }
 }
 
-/// The second pass: writes every entry into the stores, remembering what it wrote.
-struct Restore<'a> {
-    stores: &'a Stores,
-    written: Written,
+/// The second pass: writes every entry into the stores, remembering what it writes.
+///
+/// Dropped before it finished (its caller cancelled the restore), it removes what it wrote
+/// in a task of its own.
+struct Restore {
+    stores: Stores,
+    /// `None` once the restore succeeded or its writes were undone.
+    written: Option<Written>,
 }
 
-impl Visitor for Restore<'_> {
+impl Restore {
+    fn written(&mut self) -> &mut Written {
+        self.written.get_or_insert_with(Written::default)
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let Some(written) = self.written.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                tracing::warn!("restore cancelled; removing what it wrote");
+                let stores = self.stores.clone();
+                runtime.spawn(async move { written.undo(&stores).await });
+            }
+            Err(_) => tracing::warn!("restore cancelled outside a runtime: its writes stay"),
+        }
+    }
+}
+
+impl Visitor for Restore {
     async fn user(&mut self, user: &User) -> Result<()> {
-        self.stores.users.create_user(user).await?;
-        self.written.users.push(user.id);
-        Ok(())
+        self.written().users.push(user.id);
+        self.stores.users.create_user(user).await
     }
 
     async fn blob(&mut self, key: &BlobKey, mut chunks: ChunkReader<'_>) -> Result<()> {
         let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Bytes>>(2);
-        // Recorded first: a put that fails part-way stores nothing, so removing is harmless.
-        self.written.blobs.push(key.clone());
+        self.written().blobs.push(key.clone());
         let feed = async move {
             loop {
                 let chunk = chunks.next().await;
@@ -914,15 +956,13 @@ impl Visitor for Restore<'_> {
     }
 
     async fn dataset(&mut self, record: Dataset) -> Result<()> {
-        self.stores.datasets.insert(&record).await?;
-        self.written.datasets.push(record);
-        Ok(())
+        self.written().datasets.push((record.owner, record.id));
+        self.stores.datasets.insert(&record).await
     }
 
     async fn model(&mut self, record: Model) -> Result<()> {
-        self.stores.models.insert(&record).await?;
-        self.written.models.push(record);
-        Ok(())
+        self.written().models.push((record.owner, record.id));
+        self.stores.models.insert(&record).await
     }
 
     async fn run(&mut self, mut record: TrainingRun) -> Result<()> {
@@ -935,15 +975,13 @@ impl Visitor for Restore<'_> {
             record.lease = None;
             record.finished_at = Some(crate::now());
         }
-        self.stores.runs.insert(&record).await?;
-        self.written.runs.push((record.owner, record.id));
-        Ok(())
+        self.written().runs.push((record.owner, record.id));
+        self.stores.runs.insert(&record).await
     }
 
     async fn notification(&mut self, record: Notification) -> Result<()> {
-        self.stores.notifications.insert(&record).await?;
-        self.written.notifications.push(record);
-        Ok(())
+        self.written().notifications.push((record.owner, record.id));
+        self.stores.notifications.insert(&record).await
     }
 
     async fn epoch(&mut self, owner: UserId, run: RunId, metrics: EpochMetrics) -> Result<()> {
