@@ -125,6 +125,22 @@ export interface ModelArchive {
   data: Buffer
 }
 
+/** What a backup archive holds, as written by `export` or restored by `import`. */
+export interface BackupSummary {
+  users: number
+  datasets: number
+  models: number
+  runs: number
+  /** Epoch records of those runs. */
+  epochs: number
+  notifications: number
+  /** Files: datasets' and trained models'. */
+  blobs: number
+  blobBytes: number
+  /** Records left out because their file vanished while backing up. */
+  skipped: number
+}
+
 export type Optimizer = 'sgd' | 'adam' | 'adamw'
 
 export interface EarlyStopping {
@@ -319,6 +335,19 @@ export declare class Modelyard {
   login(email: string, password: string): Promise<Session>
   /** The session of an access token (a bearer token from a request), checked now. */
   session(token: string): Promise<Session>
+  /**
+   * Backs up every account and everything it owns into the file `path`: a checksummed
+   * archive, created 0600, replacing a file there only once complete.
+   */
+  export(path: string): Promise<BackupSummary>
+  /** Backs up one account, found by `email`, with its whole workspace into the file `path`. */
+  exportAccount(email: string, path: string): Promise<BackupSummary>
+  /**
+   * Restores an archive of `export` into this yard's stores. The whole archive is checked
+   * first: a damaged or truncated one rejects with `VALIDATION` (field `archive`), one whose
+   * accounts or files exist here with `CONFLICT`, and nothing is written.
+   */
+  import(path: string): Promise<BackupSummary>
   /** Resolves when the record store answers; rejects with `UNAVAILABLE` while it is down. */
   checkReady(): Promise<void>
   /**
@@ -398,6 +427,12 @@ export declare class Session {
   logout(): Promise<void>
   /** Changes the password; every token of the user, this one included, stops working. */
   changePassword(current: string, newPassword: string): Promise<void>
+  /**
+   * Exports the signed-in account with its whole workspace (datasets, models, runs with
+   * their histories, notifications, and their files) into the file `path`; another
+   * deployment restores it with `yard.import(path)`.
+   */
+  export(path: string): Promise<BackupSummary>
   /**
    * Uploads a CSV dataset from a file path or from bytes (`Buffer` or `Uint8Array`). Without
    * a name (`null`) it is named after the file (`iris` for `iris.csv`).

@@ -125,6 +125,22 @@ export interface ModelArchive {
   data: Buffer
 }
 
+/** What a backup archive holds, as written by `export` or restored by `import`. */
+export interface BackupSummary {
+  users: number
+  datasets: number
+  models: number
+  runs: number
+  /** Epoch records of those runs. */
+  epochs: number
+  notifications: number
+  /** Files: datasets' and trained models'. */
+  blobs: number
+  blobBytes: number
+  /** Records left out because their file vanished while backing up. */
+  skipped: number
+}
+
 export type Optimizer = 'sgd' | 'adam' | 'adamw'
 
 export interface EarlyStopping {

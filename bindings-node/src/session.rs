@@ -77,6 +77,19 @@ impl Session {
         view(env, async move { session.change_password(&current, &new_password).await })
     }
 
+    /// Exports the signed-in account with its whole workspace (datasets, models, runs with
+    /// their histories, notifications, and their files) into the file `path`; another
+    /// deployment restores it with `yard.import(path)`.
+    #[napi(ts_return_type = "Promise<BackupSummary>")]
+    pub fn export<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let session = self.session.clone();
+        view(env, async move { session.export(path).await })
+    }
+
     /// Uploads a CSV dataset from a file path or from bytes (`Buffer` or `Uint8Array`). Without
     /// a name (`null`) it is named after the file (`iris` for `iris.csv`).
     #[napi(ts_return_type = "Promise<Dataset>")]

@@ -66,6 +66,43 @@ impl Modelyard {
         promise(env, async move { yard.session(&token).await }, |_, s| Ok(Session::new(s)))
     }
 
+    /// Backs up every account and everything it owns into the file `path`: a checksummed
+    /// archive, created 0600, replacing a file there only once complete.
+    #[napi(ts_return_type = "Promise<BackupSummary>")]
+    pub fn export<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let yard = self.yard.clone();
+        view(env, async move { yard.export(path).await })
+    }
+
+    /// Backs up one account, found by `email`, with its whole workspace into the file `path`.
+    #[napi(ts_return_type = "Promise<BackupSummary>")]
+    pub fn export_account<'env>(
+        &self,
+        env: &'env Env,
+        email: String,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let yard = self.yard.clone();
+        view(env, async move { yard.export_account(&email, path).await })
+    }
+
+    /// Restores an archive of `export` into this yard's stores. The whole archive is checked
+    /// first: a damaged or truncated one rejects with `VALIDATION` (field `archive`), one whose
+    /// accounts or files exist here with `CONFLICT`, and nothing is written.
+    #[napi(js_name = "import", ts_return_type = "Promise<BackupSummary>")]
+    pub fn import_archive<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+        let yard = self.yard.clone();
+        view(env, async move { yard.import(path).await })
+    }
+
     /// Resolves when the record store answers; rejects with `UNAVAILABLE` while it is down.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn check_ready<'env>(

@@ -176,6 +176,40 @@ impl AsyncModelyard {
         })
     }
 
+    /// Backs up every account and everything it owns into the file `path`, as
+    /// `Modelyard.export` does.
+    fn export<'py>(
+        &self,
+        py: Python<'py>,
+        path: std::path::PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let yard = self.yard.clone();
+        coroutine(py, &self.yard.runtime(), async move { call(yard.as_async().export(path)).await })
+    }
+
+    /// Backs up one account, found by `email`, into the file `path`.
+    fn export_account<'py>(
+        &self,
+        py: Python<'py>,
+        email: String,
+        path: std::path::PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let yard = self.yard.clone();
+        coroutine(py, &self.yard.runtime(), async move {
+            call(yard.as_async().export_account(&email, path)).await
+        })
+    }
+
+    /// Restores an archive into this yard's stores, as `Modelyard.import_` does.
+    fn import_<'py>(
+        &self,
+        py: Python<'py>,
+        path: std::path::PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let yard = self.yard.clone();
+        coroutine(py, &self.yard.runtime(), async move { call(yard.as_async().import(path)).await })
+    }
+
     /// Whether the record store answers now; raises `UnavailableError` while it is down.
     fn check_ready<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let yard = self.yard.clone();
@@ -276,6 +310,16 @@ impl AsyncSession {
         resolve(py, &self.yard, &self.session, |s| async move {
             s.change_password(&current, &new).await
         })
+    }
+
+    /// Exports the signed-in account with its workspace into the file `path`, as
+    /// `Session.export` does.
+    fn export<'py>(
+        &self,
+        py: Python<'py>,
+        path: std::path::PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        resolve(py, &self.yard, &self.session, |s| async move { s.export(path).await })
     }
 
     /// Uploads a CSV dataset from exactly one of `path`, `data` or `frame`.

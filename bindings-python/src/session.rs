@@ -61,6 +61,19 @@ impl Session {
         py.detach(|| self.session.change_password(current, new)).into_py_result()
     }
 
+    /// Exports the signed-in account with its whole workspace (datasets, models, runs with
+    /// their histories, notifications, and their files) into the file `path`; another
+    /// deployment restores it with `Modelyard.import_`.
+    fn export<'py>(
+        &self,
+        py: Python<'py>,
+        path: std::path::PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session.as_async().clone();
+        let task = self.session.spawn(async move { session.export(path).await });
+        to_py(py, &interruptible(py, task.into_py_result()?)?)
+    }
+
     /// Uploads a CSV dataset from exactly one of `path` (a file), `data` (bytes or str) or
     /// `frame` (a pandas DataFrame, written with `to_csv(index=False)`). Without a name it is
     /// named after the file (`iris` for `iris.csv`).
@@ -349,7 +362,10 @@ pub fn archive_view<'py>(py: Python<'py>, archive: &ModelArchive) -> PyResult<Bo
 
 /// Waits for `task` in slices with the GIL released; Ctrl-C raises `KeyboardInterrupt` within a
 /// slice and drops the task, which aborts the call.
-fn interruptible<T: Send + 'static>(py: Python<'_>, mut task: blocking::Task<T>) -> PyResult<T> {
+pub(crate) fn interruptible<T: Send + 'static>(
+    py: Python<'_>,
+    mut task: blocking::Task<T>,
+) -> PyResult<T> {
     let done = wait_in_slices(py, None, |slice| task.wait_timeout(slice).into_py_result())?;
     done.ok_or_else(|| modelyard::Error::internal("a wait without a timeout timed out"))
         .into_py_result()

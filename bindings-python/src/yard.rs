@@ -4,8 +4,11 @@ use modelyard::blocking;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use std::path::PathBuf;
+
 use crate::errors::IntoPyResult;
-use crate::session::Session;
+use crate::session::{Session, interruptible};
+use crate::views::to_py;
 
 /// An open Modelyard. `with modelyard.open(...) as yard:` closes it at the end of the block.
 #[pyclass(frozen, module = "modelyard._native")]
@@ -50,6 +53,37 @@ impl Modelyard {
     /// The session of an access token, checked now.
     fn session(&self, py: Python<'_>, token: &str) -> PyResult<Session> {
         Ok(Session::new(py.detach(|| self.yard.session(token)).into_py_result()?))
+    }
+
+    /// Backs up every account and everything it owns into the file `path` (a checksummed
+    /// archive, created 0600, replacing a file there only once complete). Ctrl-C stops it and
+    /// leaves no partial file.
+    fn export<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        let yard = self.yard.as_async().clone();
+        let task = self.yard.spawn(async move { yard.export(path).await });
+        to_py(py, &interruptible(py, task.into_py_result()?)?)
+    }
+
+    /// Backs up one account, found by `email`, with its whole workspace into the file `path`.
+    fn export_account<'py>(
+        &self,
+        py: Python<'py>,
+        email: String,
+        path: PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let yard = self.yard.as_async().clone();
+        let task = self.yard.spawn(async move { yard.export_account(&email, path).await });
+        to_py(py, &interruptible(py, task.into_py_result()?)?)
+    }
+
+    /// Restores an archive of `export` into this yard's stores. The whole archive is checked
+    /// first: a damaged or truncated one raises `ValidationError` (field `archive`), one whose
+    /// accounts or files exist here `ConflictError`, and nothing is written. Ctrl-C stops it
+    /// and removes what it wrote.
+    fn import_<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        let yard = self.yard.as_async().clone();
+        let task = self.yard.spawn(async move { yard.import(path).await });
+        to_py(py, &interruptible(py, task.into_py_result()?)?)
     }
 
     /// Whether the record store answers now; raises `UnavailableError` while it is down.

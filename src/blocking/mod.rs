@@ -127,6 +127,28 @@ impl Modelyard {
         })
     }
 
+    /// Backs up every account and everything it owns into the file `archive`, as
+    /// [`crate::Modelyard::export`] does.
+    pub fn export(&self, archive: impl AsRef<std::path::Path>) -> Result<crate::BackupSummary> {
+        self.open.block_on(self.yard.export(archive))
+    }
+
+    /// Backs up one account, found by email, with its workspace, as
+    /// [`crate::Modelyard::export_account`] does.
+    pub fn export_account(
+        &self,
+        email: &str,
+        archive: impl AsRef<std::path::Path>,
+    ) -> Result<crate::BackupSummary> {
+        self.open.block_on(self.yard.export_account(email, archive))
+    }
+
+    /// Restores an archive into this yard's stores, as [`crate::Modelyard::import`] does:
+    /// checked whole first, nothing written when it is refused.
+    pub fn import(&self, archive: impl AsRef<std::path::Path>) -> Result<crate::BackupSummary> {
+        self.open.block_on(self.yard.import(archive))
+    }
+
     /// Whether the record store answers now; `Unavailable` while it is down.
     pub fn check_ready(&self) -> Result<()> {
         self.open.block_on(self.yard.check_ready())

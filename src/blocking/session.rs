@@ -93,6 +93,12 @@ impl Session {
         self.open.block_on(self.session.change_password(current, new))
     }
 
+    /// Exports the signed-in account with its whole workspace into the file `archive`, as
+    /// [`crate::Session::export`] does.
+    pub fn export(&self, archive: impl AsRef<std::path::Path>) -> Result<crate::BackupSummary> {
+        self.open.block_on(self.session.export(archive))
+    }
+
     /// Deletes the account after checking its password; every token of it stops working.
     pub fn delete_account(&self, password: &str) -> Result<()> {
         self.open.block_on(self.session.delete_account(password))

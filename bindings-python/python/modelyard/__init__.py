@@ -36,6 +36,7 @@ from ._native import (
     open as open,
 )
 from ._views import (
+    BackupSummary as BackupSummary,
     ColumnSchema as ColumnSchema,
     Dataset as Dataset,
     DatasetSchema as DatasetSchema,

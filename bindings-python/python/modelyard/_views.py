@@ -31,6 +31,7 @@ __all__ = [
     "Prediction",
     "Evaluation",
     "ModelArchive",
+    "BackupSummary",
 ]
 
 _TIMESTAMP = _re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
@@ -301,12 +302,22 @@ class ModelArchive(View):
     _shown = ("filename", "files", "data")
 
 
+class BackupSummary(View):
+    """What a backup archive holds, as written by ``export`` or restored by ``import_``:
+    counts of ``users``, ``datasets``, ``models``, ``runs``, ``epochs``, ``notifications``,
+    ``blobs`` (files) and ``blob_bytes``, and ``skipped`` records whose files vanished while
+    backing up."""
+
+    _kind = "BackupSummary"
+    _shown = ("users", "datasets", "models", "runs", "blobs", "blob_bytes")
+
+
 _CLASSES: Dict[str, type] = {
     cls._kind: cls
     for cls in (
         User, Dataset, DatasetSchema, ColumnSchema, Preview, Model, ModelSummary, LayerSummary,
         ModelVersion, TrainingRun, TrainParams, EpochMetrics, RunEvent, Notification, Prediction,
-        Evaluation, ModelArchive,
+        Evaluation, ModelArchive, BackupSummary,
     )
 }
 _GENERIC: Dict[str, type] = {}
