@@ -35,7 +35,11 @@ fn login(c: &mut Criterion) {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let backend = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     let mut config = AuthConfig::new(JwtKey::hs256(vec![7u8; 32]).unwrap());
     // Measuring speed, not throttling: every iteration succeeds anyway.
     config.login_limit.max_attempts = u32::MAX;

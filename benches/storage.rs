@@ -81,7 +81,11 @@ fn sled() -> RecordBackend {
         name: "sled",
         open: Box::new(|_| {
             let dir = tempfile::tempdir().unwrap();
-            let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+            let backend = modelyard_storage_sled::SledStore::open(
+                &modelyard_storage_sled::SledConfig::new(dir.path()),
+            )
+            .unwrap()
+            .backend();
             Fresh { backend, teardown: async move { drop(dir) }.boxed() }
         }),
     }
@@ -94,8 +98,11 @@ fn mongo() -> Option<RecordBackend> {
         name: "mongo",
         open: Box::new(move |rt| {
             let database = unique("modelyard_bench_");
-            let store =
-                rt.block_on(modelyard_storage_mongo::MongoStore::connect(&url, &database)).unwrap();
+            let store = rt
+                .block_on(modelyard_storage_mongo::MongoStore::open(
+                    &modelyard_storage_mongo::MongoConfig::new(&url, &database),
+                ))
+                .unwrap();
             let backend = store.clone().backend();
             Fresh { backend, teardown: async move { store.drop_database().await.unwrap() }.boxed() }
         }),
@@ -112,7 +119,11 @@ fn mongo() -> Option<RecordBackend> {
 fn redis_cache(rt: &Runtime) -> Option<Arc<dyn Cache>> {
     let url = service_url("redis", &["MODELYARD_BENCH_REDIS_URL", "MODELYARD_TEST_REDIS_URL"])?;
     let store = rt
-        .block_on(modelyard_storage_redis::RedisStore::connect(&url, &unique("modelyard-bench-")))
+        .block_on(modelyard_storage_redis::RedisStore::open(
+            &modelyard_storage_redis::RedisConfig::from_url(&url)
+                .unwrap()
+                .with_namespace(&unique("modelyard-bench-")),
+        ))
         .unwrap();
     Some(Arc::new(store))
 }

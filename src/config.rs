@@ -25,7 +25,7 @@ pub use spec::ConfigSpec;
 #[derive(Clone)]
 pub struct Config {
     /// Where records live: `sled://<directory>` (the embedded default; `?cache_mb=N` sizes its
-    /// page cache, 64 by default) or `mongodb://...`.
+    /// page cache, 64 by default) or `mongodb://host/db`.
     pub store: StoreUrl,
     /// The HS256 secret signing access tokens (at least 32 bytes). Without one, a random secret
     /// is generated once and kept in the data directory (`jwt-secret`), readable by the owner only.
@@ -106,94 +106,36 @@ pub fn default_trainer() -> Option<Arc<dyn Trainer>> {
     }
 }
 
-/// A parsed store URL. Its `Debug` output hides the password of a MongoDB URL.
+/// A store URL, checked by the backend that registered its scheme (`sled://`, `mongodb://`,
+/// `mongodb+srv://`, as built in). Its `Debug` output hides the URL's password.
 #[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StoreUrl {
-    /// `sled://<directory>`: records, cache, queue and blobs embedded in one directory.
-    Sled {
-        /// The data directory.
-        path: PathBuf,
-        /// `?cache_mb=N`: the most sled's page cache may hold, in bytes (64 MiB without it).
-        cache_bytes: Option<u64>,
-    },
-    /// `mongodb://...` or `mongodb+srv://...` (needs the `mongo` feature): records, job queue and
-    /// blobs (GridFS) on a MongoDB deployment shared by any number of processes.
-    Mongo {
-        /// The connection string as given, passed to the driver.
-        url: String,
-        /// The database: the URL's path, `modelyard` when it has none.
-        database: String,
-    },
+pub struct StoreUrl {
+    url: String,
+    /// Where a store of this process's own keeps its data (sled), if it has a directory.
+    data_dir: Option<PathBuf>,
 }
 
 impl StoreUrl {
-    /// Parses `sled://./data`, `sled:///abs/path`, `sled:relative` (each with an optional
-    /// `?cache_mb=N`), or `mongodb://host/db` and `mongodb+srv://...` (the database from the
-    /// URL's path, `modelyard` without one).
+    /// Parses and checks a record store URL: `sled://./data`, `sled:///abs/path` or
+    /// `sled:relative` (each with an optional `?cache_mb=N`), `mongodb://host/db` or
+    /// `mongodb+srv://...` (the database from the URL's path, `modelyard` without one).
+    /// `NotSupported` for a backend this build leaves out, a `Validation` error on `store`
+    /// otherwise.
     pub fn parse(url: &str) -> Result<Self> {
-        let (scheme, rest) = url.split_once(':').ok_or_else(|| bad_url(url))?;
-        let path = rest.strip_prefix("//").unwrap_or(rest);
-        match scheme {
-            "sled" => {
-                let (path, query) = path.split_once('?').unwrap_or((path, ""));
-                if path.is_empty() {
-                    return Err(bad_url(url));
-                }
-                Ok(Self::Sled { path: PathBuf::from(path), cache_bytes: sled_cache_bytes(query)? })
-            }
-            "mongodb" | "mongodb+srv" => Ok(Self::Mongo {
-                url: url.to_owned(),
-                database: mongo_database(path).unwrap_or("modelyard").to_owned(),
-            }),
-            "redis" => Err(Error::NotSupported(format!(
-                "the {scheme} backend is not built into this version of modelyard"
-            ))),
-            _ => Err(bad_url(url)),
-        }
+        let url = url.trim();
+        let data_dir = crate::backends::check(crate::backends::Role::Records, url)?;
+        Ok(Self { url: url.to_owned(), data_dir })
+    }
+
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        &self.url
     }
 
     /// The local data directory, for stores that have one.
     pub fn data_dir(&self) -> Option<&Path> {
-        match self {
-            Self::Sled { path, .. } => Some(path),
-            Self::Mongo { .. } => None,
-        }
+        self.data_dir.as_deref()
     }
-}
-
-/// The page cache a sled URL's query asks for: `cache_mb=N`, N from 1 to 1,048,576.
-fn sled_cache_bytes(query: &str) -> Result<Option<u64>> {
-    let mut cache_bytes = None;
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key != "cache_mb" {
-            return Err(Error::validation(
-                "store",
-                format!("a sled URL takes one option, cache_mb, not {key:?}"),
-            ));
-        }
-        let mib = value.parse::<u64>().ok().filter(|mib| (1..=1 << 20).contains(mib));
-        let mib = mib.ok_or_else(|| {
-            Error::validation(
-                "store",
-                format!("cache_mb={value:?}: the page cache in MiB, from 1 to 1048576"),
-            )
-        })?;
-        cache_bytes = Some(mib << 20);
-    }
-    Ok(cache_bytes)
-}
-
-/// The database in the path of a MongoDB URL's part after `scheme://`, if it names one.
-fn mongo_database(rest: &str) -> Option<&str> {
-    let (_hosts, path) = rest.split_once('/')?;
-    let database = path.split('?').next().unwrap_or_default();
-    (!database.is_empty()).then_some(database)
-}
-
-fn bad_url(url: &str) -> Error {
-    Error::validation("store", format!("{url:?} is not a store URL; try sled://./modelyard-data"))
 }
 
 /// Anything [`crate::Modelyard::open`] accepts: a store URL, a [`ConfigSpec`] or a whole [`Config`].

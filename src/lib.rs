@@ -13,6 +13,7 @@
 //! ```
 
 mod archive;
+mod backends;
 pub mod blocking;
 pub mod case;
 mod config;
@@ -64,44 +65,26 @@ use modelyard_core::workspace::WorkspaceService;
 use modelyard_core::{Backend, Stores};
 use tokio::sync::Mutex;
 
-/// `backend` with Redis as its cache (records' read-through cache, token denylist, rate-limit
-/// counters) and event bus. The job queue stays the backend's own, durable one (MongoDB's `jobs`
-/// collection, sled's tree): a Redis restart or `FLUSHALL` never loses a queued run.
-#[cfg(feature = "redis")]
-async fn attach_redis(backend: Backend, url: &str, namespace: &str) -> Result<Backend> {
-    Ok(modelyard_storage_redis::RedisStore::connect(url, namespace).await?.attach(backend))
-}
-
-/// Without the `redis` feature a Redis URL is refused, not ignored.
-#[cfg(not(feature = "redis"))]
-async fn attach_redis(_: Backend, url: &str, _: &str) -> Result<Backend> {
-    Err(Error::NotSupported(format!(
-        "{url}: Redis support is not built in (enable the `redis` feature of modelyard)"
-    )))
-}
-
-/// `backend` with the configured blob store (S3) in place of its own, if one is configured.
-async fn attach_blobs(backend: Backend, config: &Config) -> Result<Backend> {
-    let Some(url) = &config.blobs else { return Ok(backend) };
-    #[cfg(feature = "s3")]
-    {
-        let s3 = modelyard_storage_s3::S3Config::from_url(url)?;
-        let blobs = modelyard_storage_s3::S3BlobStore::connect(&s3).await?;
-        Ok(Backend { blobs: Some(Arc::new(blobs)), ..backend })
+/// The configured backends joined into one: the record store of `store`, with the blob store
+/// of `blobs` in place of its own, and the cache of `cache` (records' read-through cache, token
+/// denylist, rate-limit counters) and its event bus attached. The job queue stays the record
+/// store's own, durable one (MongoDB's `jobs` collection, sled's tree): a Redis restart or
+/// `FLUSHALL` never loses a queued run.
+async fn open_backend(config: &Config) -> Result<Backend> {
+    use backends::{Opening, Role};
+    let opening = |url: &str, base| Opening {
+        url: url.to_owned(),
+        base,
+        namespace: config.cache_namespace.clone(),
+    };
+    let mut backend = backends::open(Role::Records, opening(config.store.as_str(), None)).await?;
+    if let Some(url) = &config.blobs {
+        backend = backends::open(Role::Blobs, opening(url, Some(backend))).await?;
     }
-    #[cfg(not(feature = "s3"))]
-    {
-        let _ = (backend, url);
-        Err(Error::NotSupported("S3 blobs need modelyard's `s3` feature".into()))
+    if let Some(url) = &config.cache {
+        backend = backends::open(Role::Cache, opening(url, Some(backend))).await?;
     }
-}
-
-/// `backend` with the configured cache attached, if any.
-async fn attach_cache(backend: Backend, config: &Config) -> Result<Backend> {
-    match &config.cache {
-        Some(url) => attach_redis(backend, url, &config.cache_namespace).await,
-        None => Ok(backend),
-    }
+    Ok(backend)
 }
 
 /// An open Modelyard: the entry point. Cheap to clone; clones share everything.
@@ -144,22 +127,21 @@ impl Modelyard {
                  jwt_secret (at least 32 random bytes, the same in every process)",
             ));
         }
-        // The read-through cache spares a round trip to a remote record store (MongoDB). sled's
-        // records already live in this process, decoded values memoised: a cache in front of
-        // them (a tree of the same database, or Redis over the network) would only add a read
-        // to every read and an invalidation to every write.
-        let shared = match &config.store {
-            StoreUrl::Sled { path: dir, cache_bytes } => {
+        // A store of this process's own (sled's directory) is opened once per process and
+        // shared. Its records already live in this process, decoded values memoised: a
+        // read-through cache in front of them (a tree of the same database, or Redis over the
+        // network) would only add a read to every read and an invalidation to every write. A
+        // remote record store (MongoDB) gets one, sparing it a round trip.
+        let shared = match config.store.data_dir() {
+            Some(dir) => {
                 shared_stores::open_or_share(dir, || async {
-                    let backend = attach_blobs(open_sled(dir, *cache_bytes)?, &config).await?;
-                    fill_defaults(attach_cache(backend, &config).await?)
+                    fill_defaults(open_backend(&config).await?)
                 })
                 .await?
             }
-            StoreUrl::Mongo { url, database } => {
-                let backend = attach_blobs(open_mongo(url, database).await?, &config).await?;
-                let backend = attach_cache(backend, &config).await?;
-                Arc::new(with_read_through_cache(fill_defaults(backend)?, &config.cache_policy))
+            None => {
+                let stores = fill_defaults(open_backend(&config).await?)?;
+                Arc::new(with_read_through_cache(stores, &config.cache_policy))
             }
         };
         let stores = Stores::clone(&shared);
@@ -308,37 +290,6 @@ impl Modelyard {
             expires_at: principal.expires_at,
         };
         Ok(Session::new(self.clone(), principal.user.public(), issued))
-    }
-}
-
-fn open_sled(dir: &std::path::Path, cache_bytes: Option<u64>) -> Result<Backend> {
-    #[cfg(feature = "sled")]
-    {
-        let mut options = modelyard_storage_sled::SledOptions::default();
-        if let Some(cache_bytes) = cache_bytes {
-            options = options.with_cache_bytes(cache_bytes);
-        }
-        modelyard_storage_sled::open_with(dir, options)
-    }
-    #[cfg(not(feature = "sled"))]
-    {
-        let _ = (dir, cache_bytes);
-        Err(Error::NotSupported("built without the `sled` feature".into()))
-    }
-}
-
-/// Opens the MongoDB store (records, job queue, GridFS blobs).
-async fn open_mongo(url: &str, database: &str) -> Result<Backend> {
-    #[cfg(feature = "mongo")]
-    {
-        modelyard_storage_mongo::open(url, database).await
-    }
-    #[cfg(not(feature = "mongo"))]
-    {
-        let _ = (url, database);
-        Err(Error::NotSupported(
-            "MongoDB support is not built in (enable the `mongo` feature of modelyard)".into(),
-        ))
     }
 }
 

@@ -55,13 +55,16 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::open_or_share;
-    use crate::{fill_defaults, open_sled};
+    use crate::backends::{Opening, Role};
+    use crate::fill_defaults;
 
     /// Opens `dir` through the registry, counting the sled opens it really makes.
     async fn open(dir: &std::path::Path, opened: &AtomicUsize) -> Arc<modelyard_core::Stores> {
         open_or_share(dir, || async {
             opened.fetch_add(1, Ordering::SeqCst);
-            fill_defaults(open_sled(dir, None)?)
+            let url = format!("sled://{}", dir.display());
+            let opening = Opening { url, base: None, namespace: String::new() };
+            fill_defaults(crate::backends::open(Role::Records, opening).await?)
         })
         .await
         .unwrap()

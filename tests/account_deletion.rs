@@ -164,7 +164,11 @@ async fn deleting_an_account_on_sled_leaves_no_record_and_no_file_of_it() {
     let left = scenario(&yard, || async { files_under(&blob_root) }).await;
     yard.close().await;
     drop(yard);
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let backend = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     assert_records(&backend, &left).await;
 }
 
@@ -181,10 +185,14 @@ async fn deleting_an_account_on_mongodb_leaves_no_record_and_no_file_of_it() {
     let database = format!("modelyard_erase_{:x}{:x}", nanos.as_nanos(), std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let mut config = support::config(dir.path(), None);
-    config.store = modelyard::StoreUrl::Mongo { url: url.clone(), database: database.clone() };
+    config.store = support::mongo_store(&url, &database);
     slow_config(&mut config);
     let yard = Modelyard::open(config).await.unwrap();
-    let store = modelyard_storage_mongo::MongoStore::connect(&url, &database).await.unwrap();
+    let store = modelyard_storage_mongo::MongoStore::open(
+        &modelyard_storage_mongo::MongoConfig::new(&url, &database),
+    )
+    .await
+    .unwrap();
     let files = store.database().collection::<Document>("blobs.files");
     let blobs = || async {
         let cursor = files.find(doc! {}).await.unwrap();

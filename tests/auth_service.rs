@@ -22,7 +22,11 @@ struct Fixture {
 
 fn fixture_with(login_limit: RateLimit) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let backend = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     let cache = backend.cache.clone().expect("the sled backend has a cache");
     let mut config =
         AuthConfig::new(JwtKey::hs256(b"integration-test-secret-0123456789".to_vec()).unwrap());

@@ -149,8 +149,7 @@ async fn a_sled_deployment_moves_into_mongodb_and_s3_whole() {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     let unique = format!("{:x}{:x}", nanos.as_nanos(), std::process::id());
     let mut config = support::config(&dir.path().join("unused"), modelyard::default_trainer());
-    config.store =
-        modelyard::StoreUrl::Mongo { url: mongo, database: format!("modelyard_restore_{unique}") };
+    config.store = support::mongo_store(&mongo, &format!("modelyard_restore_{unique}"));
     config.blobs = Some(match s3.split_once('?') {
         Some((bucket, query)) => format!("{bucket}/restore-{unique}?{query}"),
         None => format!("{s3}/restore-{unique}"),

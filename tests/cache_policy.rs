@@ -66,7 +66,11 @@ struct Fixture {
 
 fn fixture(policy: CachePolicy) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let backend = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     let cache = Arc::new(Recording {
         inner: MokaCache::new(1000),
         sets: Mutex::default(),

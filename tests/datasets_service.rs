@@ -24,7 +24,11 @@ struct Fixture {
 
 fn fixture(config: DatasetConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let backend = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     let blobs = backend.blobs.clone().expect("the sled backend stores blobs");
     let service =
         DatasetService::new(backend.datasets.clone(), backend.models.clone(), blobs, config);
@@ -207,7 +211,11 @@ impl RecordStore<Dataset> for StuckCreate {
 #[tokio::test]
 async fn an_upload_abandoned_after_its_blob_is_written_leaves_no_blob() {
     let dir = tempfile::tempdir().unwrap();
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let backend = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     let blob_root = dir.path().join("blobs");
     let service = DatasetService::new(
         std::sync::Arc::new(StuckCreate(backend.datasets.clone())),

@@ -52,37 +52,26 @@ impl Config {
     }
 }
 
-/// `None` for the record store's own blobs (`""`); an `s3://` URL otherwise (checked whole when
-/// the store opens).
+/// `None` for the record store's own blobs (`""`); the URL of a registered blob store (such as
+/// `s3://bucket/prefix`) otherwise, checked by its backend.
 fn blobs_url(blobs: Option<&str>) -> Result<Option<String>> {
     let url = blobs.map(str::trim).unwrap_or_default();
     if url.is_empty() {
         return Ok(None);
     }
-    if !url.starts_with("s3://") {
-        return Err(Error::validation(
-            "blobs",
-            "an S3 location such as s3://bucket/prefix, or empty for the store's own blobs",
-        ));
-    }
+    crate::backends::check(crate::backends::Role::Blobs, url)?;
     Ok(Some(url.to_owned()))
 }
 
-/// `None` for no Redis (`""`, `"memory"`); the URL of a Redis scheme otherwise.
+/// `None` for the in-process cache (`""`, `"memory"`); the URL of a registered cache (Redis:
+/// `redis://host:6379/0`, `rediss://...`) otherwise, checked by its backend.
 fn cache_url(cache: Option<&str>) -> Result<Option<String>> {
     let url = cache.map(str::trim).unwrap_or_default();
     if url.is_empty() || url.eq_ignore_ascii_case("memory") {
         return Ok(None);
     }
-    match url.split_once("://") {
-        Some(("redis" | "rediss" | "redis+unix" | "unix", _)) => Ok(Some(url.to_owned())),
-        // The value is not echoed: it may hold a password.
-        _ => Err(Error::validation(
-            "cache",
-            "expected a Redis URL (redis://host:6379/0, rediss://...), or \"memory\" for an \
-             in-process cache",
-        )),
-    }
+    crate::backends::check(crate::backends::Role::Cache, url)?;
+    Ok(Some(url.to_owned()))
 }
 
 fn training(spec: &ConfigSpec) -> Result<TrainingConfig> {

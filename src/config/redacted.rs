@@ -1,15 +1,11 @@
 //! Debug output of the settings that never shows a secret: the token secret is replaced by
 //! `<redacted>`, and so is the password of any URL (Redis, MongoDB).
 
-use std::borrow::Cow;
 use std::fmt;
 
 use super::{Config, ConfigSpec, StoreUrl};
 
 const REDACTED: &str = "<redacted>";
-
-/// Query parameters that carry a password (`redis+unix:///run/redis.sock?pass=...`).
-const PASSWORD_PARAMS: &[&str] = &["pass", "password"];
 
 /// Prints `<redacted>` in place of a value.
 struct Redacted;
@@ -25,7 +21,7 @@ struct RedactedUrl<'a>(&'a str);
 
 impl fmt::Debug for RedactedUrl<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&redact_url(self.0), f)
+        fmt::Debug::fmt(&modelyard_core::text::redact_url(self.0), f)
     }
 }
 
@@ -38,59 +34,9 @@ impl fmt::Debug for Presence {
     }
 }
 
-/// `url` with the password of its user information (`redis://:pw@host`,
-/// `mongodb://user:pw@host`) and of its `pass`/`password` query parameters replaced.
-pub(super) fn redact_url(url: &str) -> Cow<'_, str> {
-    let mut redacted = Cow::Borrowed(url);
-    if let Some((start, end)) = userinfo_password(url) {
-        redacted = Cow::Owned(format!("{}{REDACTED}{}", &url[..start], &url[end..]));
-    }
-    if let Some((base, query)) = redacted.split_once('?') {
-        let mut changed = false;
-        let params: Vec<Cow<'_, str>> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((name, _))
-                    if PASSWORD_PARAMS.contains(&name.to_ascii_lowercase().as_str()) =>
-                {
-                    changed = true;
-                    Cow::Owned(format!("{name}={REDACTED}"))
-                }
-                _ => Cow::Borrowed(param),
-            })
-            .collect();
-        if changed {
-            redacted = Cow::Owned(format!("{base}?{}", params.join("&")));
-        }
-    }
-    redacted
-}
-
-/// The byte range of the password in `scheme://user:password@host/...`, if there is one.
-fn userinfo_password(url: &str) -> Option<(usize, usize)> {
-    let authority_start = url.find("://")? + 3;
-    let rest = &url[authority_start..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    // The last `@` ends the user information: a password may hold an unescaped one.
-    let at = authority.rfind('@')?;
-    let colon = authority[..at].find(':')?;
-    Some((authority_start + colon + 1, authority_start + at))
-}
-
 impl fmt::Debug for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sled { path, cache_bytes } => f
-                .debug_struct("Sled")
-                .field("path", path)
-                .field("cache_bytes", cache_bytes)
-                .finish(),
-            Self::Mongo { url, database } => f
-                .debug_struct("Mongo")
-                .field("url", &RedactedUrl(url))
-                .field("database", database)
-                .finish(),
-        }
+        fmt::Debug::fmt(&RedactedUrl(self.as_str()), f)
     }
 }
 
@@ -207,29 +153,5 @@ impl fmt::Debug for ConfigSpec {
             .field("login_max_failures", login_max_failures)
             .field("login_window_secs", login_window_secs)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_passwords_are_redacted_and_the_rest_kept() {
-        let cases = [
-            ("redis://:pw@host:6379/0", "redis://:<redacted>@host:6379/0"),
-            ("rediss://user:p@ss@host", "rediss://user:<redacted>@host"),
-            ("mongodb://u:pw@a,b/db?tls=true", "mongodb://u:<redacted>@a,b/db?tls=true"),
-            (
-                "redis+unix:///run/r.sock?db=1&pass=pw",
-                "redis+unix:///run/r.sock?db=1&pass=<redacted>",
-            ),
-            ("redis://user@host/0", "redis://user@host/0"),
-            ("redis://host:6379/0", "redis://host:6379/0"),
-            ("sled://./data", "sled://./data"),
-        ];
-        for (url, expected) in cases {
-            assert_eq!(redact_url(url), expected, "{url}");
-        }
     }
 }

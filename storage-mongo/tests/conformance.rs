@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use modelyard_core::testkit::{Fixture, service_url};
-use modelyard_storage_mongo::MongoStore;
+use modelyard_storage_mongo::{MongoConfig, MongoStore};
 
 /// Drops the test's database when the fixture goes.
 struct DropDatabase(Option<MongoStore>);
@@ -28,7 +28,8 @@ impl Drop for DropDatabase {
 async fn fresh() -> Option<Fixture> {
     let url = service_url("MODELYARD_TEST_MONGO_URL", "the MongoDB backend")?;
     let database = format!("modelyard_test_{}", uuid::Uuid::new_v4().simple());
-    let store = MongoStore::connect(&url, &database).await.expect("connect to MongoDB");
+    let store =
+        MongoStore::open(&MongoConfig::new(&url, &database)).await.expect("connect to MongoDB");
     Some(Fixture::new(store.clone().backend(), DropDatabase(Some(store))))
 }
 

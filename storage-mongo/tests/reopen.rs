@@ -2,7 +2,7 @@
 //! opening one written before run histories were records of their own migrates it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use modelyard_storage_mongo::MongoStore;
+use modelyard_storage_mongo::{MongoConfig, MongoStore};
 
 /// The server to test against; without one the test says it skips, and fails under `CI=true`.
 fn mongo_url() -> Option<String> {
@@ -21,8 +21,8 @@ fn mongo_url() -> Option<String> {
 async fn a_second_open_of_one_database_works() {
     let Some(url) = mongo_url() else { return };
     let database = format!("modelyard_reopen_{}", uuid::Uuid::new_v4().simple());
-    let first = MongoStore::connect(&url, &database).await.expect("first open");
-    let second = MongoStore::connect(&url, &database).await.expect("second open");
+    let first = MongoStore::open(&MongoConfig::new(&url, &database)).await.expect("first open");
+    let second = MongoStore::open(&MongoConfig::new(&url, &database)).await.expect("second open");
     drop(second);
     first.drop_database().await.unwrap();
 }
@@ -43,7 +43,7 @@ async fn an_embedded_run_history_moves_into_epoch_records_on_open() {
     let history: Vec<_> = (1..=3).map(sample_epoch).collect();
     {
         // The run as it was stored before: its epochs inside, no count, and no format mark.
-        let store = MongoStore::connect(&url, &database).await.expect("set up");
+        let store = MongoStore::open(&MongoConfig::new(&url, &database)).await.expect("set up");
         let mut data = serde_json::to_value(&run).unwrap();
         let fields = data.as_object_mut().unwrap();
         fields.remove("epochsCompleted");
@@ -61,7 +61,7 @@ async fn an_embedded_run_history_moves_into_epoch_records_on_open() {
         };
         db.collection::<mongodb::bson::Document>("runs").insert_one(stored).await.unwrap();
     }
-    let store = MongoStore::connect(&url, &database).await.expect("open migrates");
+    let store = MongoStore::open(&MongoConfig::new(&url, &database)).await.expect("open migrates");
     let backend = store.clone().backend();
     let read = backend.runs.get(run.owner, run.id).await.unwrap();
     assert_eq!(read.epochs_completed, 3);

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use modelyard_core::{Cache, Result};
 use redis::AsyncCommands;
 
-use crate::{RedisStore, millis, redis_error};
+use crate::RedisStore;
+use crate::backend::millis;
+use crate::error::map_error;
 
 /// `INCR`, and `PEXPIRE` when the counter was just created.
 const INCREMENT: &str = r"
@@ -27,7 +29,7 @@ impl RedisStore {
 impl Cache for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let value: Option<Vec<u8>> =
-            self.conn().get(self.cache_key(key)).await.map_err(redis_error)?;
+            self.conn().get(self.cache_key(key)).await.map_err(map_error)?;
         Ok(value.map(Bytes::from))
     }
 
@@ -36,12 +38,12 @@ impl Cache for RedisStore {
             .conn()
             .pset_ex(self.cache_key(key), value.as_ref(), millis(ttl))
             .await
-            .map_err(redis_error)?;
+            .map_err(map_error)?;
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        let _: u64 = self.conn().del(self.cache_key(key)).await.map_err(redis_error)?;
+        let _: u64 = self.conn().del(self.cache_key(key)).await.map_err(map_error)?;
         Ok(())
     }
 
@@ -51,6 +53,6 @@ impl Cache for RedisStore {
             .arg(millis(ttl))
             .invoke_async(&mut self.conn())
             .await
-            .map_err(redis_error)
+            .map_err(map_error)
     }
 }

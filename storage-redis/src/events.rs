@@ -17,7 +17,8 @@ use futures::stream::BoxStream;
 use modelyard_core::{Event, EventBus, Result, UserId};
 use redis::AsyncCommands;
 
-use crate::{RedisStore, redis_error};
+use crate::RedisStore;
+use crate::error::map_error;
 
 impl RedisStore {
     fn channel(&self, owner: UserId) -> String {
@@ -30,13 +31,13 @@ impl EventBus for RedisStore {
     async fn publish(&self, event: &Event) -> Result<()> {
         let payload = serde_json::to_vec(event)?;
         let _: u64 =
-            self.conn().publish(self.channel(event.owner), payload).await.map_err(redis_error)?;
+            self.conn().publish(self.channel(event.owner), payload).await.map_err(map_error)?;
         Ok(())
     }
 
     async fn subscribe(&self, owner: UserId) -> Result<BoxStream<'static, Event>> {
-        let mut pubsub = self.client.get_async_pubsub().await.map_err(redis_error)?;
-        pubsub.subscribe(self.channel(owner)).await.map_err(redis_error)?;
+        let mut pubsub = self.client.get_async_pubsub().await.map_err(map_error)?;
+        pubsub.subscribe(self.channel(owner)).await.map_err(map_error)?;
         Ok(pubsub
             .into_on_message()
             .filter_map(move |msg| async move {

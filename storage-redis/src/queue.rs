@@ -24,7 +24,9 @@ use async_trait::async_trait;
 use modelyard_core::{Claim, Error, Job, JobQueue, Result, RunId, Timestamp, UserId};
 use redis::Value;
 
-use crate::{RedisStore, millis, redis_error};
+use crate::RedisStore;
+use crate::backend::millis;
+use crate::error::map_error;
 
 const GROUP: &str = "workers";
 
@@ -216,7 +218,7 @@ impl RedisStore {
             .await;
         match created {
             Err(err) if err.code() == Some("BUSYGROUP") => Ok(()),
-            other => other.map_err(redis_error),
+            other => other.map_err(map_error),
         }
     }
 }
@@ -231,7 +233,7 @@ impl JobQueue for RedisStore {
             .arg(job.owner.to_string())
             .invoke_async(&mut self.conn())
             .await
-            .map_err(redis_error)?;
+            .map_err(map_error)?;
         Ok(())
     }
 
@@ -249,7 +251,7 @@ impl JobQueue for RedisStore {
             .arg(self.lease_prefix())
             .invoke_async(&mut self.conn())
             .await
-            .map_err(redis_error)?;
+            .map_err(map_error)?;
         match reply {
             Value::Array(reply) => decode_claim(&reply).map(Some),
             _ => Ok(None),
@@ -265,7 +267,7 @@ impl JobQueue for RedisStore {
             .arg(millis(lease))
             .invoke_async(&mut self.conn())
             .await
-            .map_err(redis_error)?;
+            .map_err(map_error)?;
         if until < 0 { Err(stale_claim()) } else { timestamp(until) }
     }
 
@@ -282,7 +284,7 @@ impl JobQueue for RedisStore {
             .arg(claim.job.run_id.to_string())
             .invoke_async(&mut self.conn())
             .await
-            .map_err(redis_error)?;
+            .map_err(map_error)?;
         if done == 1 { Ok(()) } else { Err(stale_claim()) }
     }
 
@@ -295,7 +297,7 @@ impl JobQueue for RedisStore {
             .arg(&claim.receipt)
             .invoke_async(&mut self.conn())
             .await
-            .map_err(redis_error)?;
+            .map_err(map_error)?;
         if done == 1 { Ok(()) } else { Err(stale_claim()) }
     }
 
@@ -306,6 +308,6 @@ impl JobQueue for RedisStore {
             .arg(self.lease_prefix())
             .invoke_async(&mut self.conn())
             .await
-            .map_err(redis_error)
+            .map_err(map_error)
     }
 }

@@ -5,15 +5,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use modelyard_core::testkit::{Fixture, service_url};
-use modelyard_storage_redis::RedisStore;
+use modelyard_storage_redis::{RedisConfig, RedisStore};
 
 /// Redis over fresh sled records, or `None` (the test skips) without a Redis server.
 async fn fresh() -> Option<Fixture> {
     let url = service_url("MODELYARD_TEST_REDIS_URL", "the Redis backend")?;
     let dir = tempfile::tempdir().unwrap();
-    let records = modelyard_storage_sled::open(dir.path()).unwrap();
+    let records = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     let namespace = format!("test-{}", uuid::Uuid::new_v4());
-    let redis = RedisStore::connect(&url, &namespace).await.expect("connect to Redis");
+    let config =
+        RedisConfig::from_url(&url).expect("MODELYARD_TEST_REDIS_URL").with_namespace(&namespace);
+    let redis = RedisStore::open(&config).await.expect("connect to Redis");
     // The stream queue replaces sled's, so the suite tests Redis's queue.
     let fixture = Fixture::new(redis.attach_with_queue(records), dir);
     Some(fixture.only(&["cache", "queue", "events"]))

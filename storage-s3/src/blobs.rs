@@ -1,18 +1,16 @@
-//! [`BlobStore`] on an S3 bucket through `object_store`.
+//! [`BlobStore`] on an S3 bucket through `object_store`: uploads (one `PUT`, or a multipart
+//! upload aborted unless completed), streamed and ranged reads, deletes.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use modelyard_core::{BlobKey, BlobStore, ByteStream, Error, Result};
-use object_store::aws::AmazonS3Builder;
 use object_store::buffered::BufWriter;
-use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use tokio::io::AsyncWriteExt;
 
-use crate::S3Config;
+use crate::S3Store;
 use crate::error::{map_error, map_io_error};
 
 /// Bytes per part of a multipart upload; a blob smaller than this is one `PUT`. S3's smallest
@@ -22,70 +20,6 @@ const PART_BYTES: usize = 5 * 1024 * 1024;
 /// Parts of one upload in flight at once: an upload holds at most this many parts, plus the
 /// one filling, in memory.
 const PARTS_IN_FLIGHT: usize = 2;
-
-/// Blobs as objects under `<prefix>/<key>` in a bucket.
-#[derive(Clone)]
-pub struct S3BlobStore {
-    store: Arc<dyn ObjectStore>,
-    prefix: Option<Path>,
-    description: String,
-}
-
-impl std::fmt::Debug for S3BlobStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3BlobStore").field("at", &self.description).finish_non_exhaustive()
-    }
-}
-
-impl S3BlobStore {
-    /// Opens the bucket of `config`, credentials from the environment, and lists its prefix
-    /// once: a missing bucket, a wrong endpoint or refused credentials fail here.
-    pub async fn connect(config: &S3Config) -> Result<Self> {
-        let store = Self::open(config)?;
-        store.check().await?;
-        Ok(store)
-    }
-
-    /// Builds the client without contacting the server (see [`S3BlobStore::connect`]).
-    pub fn open(config: &S3Config) -> Result<Self> {
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&config.bucket);
-        if let Some(endpoint) = &config.endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"))
-                // S3-compatible servers take the bucket in the path.
-                .with_virtual_hosted_style_request(false);
-        }
-        if let Some(region) = &config.region {
-            builder = builder.with_region(region);
-        }
-        let store = builder.build().map_err(|err| {
-            Error::validation("blobs", format!("the S3 settings are incomplete: {err}"))
-        })?;
-        let prefix = (!config.prefix.is_empty()).then(|| Path::from(config.prefix.as_str()));
-        let endpoint = config.endpoint.as_deref().unwrap_or("AWS");
-        let description = format!("s3://{}/{} at {endpoint}", config.bucket, config.prefix);
-        Ok(Self { store: Arc::new(store), prefix, description })
-    }
-
-    /// Lists one page of the prefix: the bucket exists and the credentials are accepted.
-    async fn check(&self) -> Result<()> {
-        self.store.list_with_delimiter(self.prefix.as_ref()).await.map_err(|err| {
-            let err = map_error(err);
-            Error::unavailable(format!("{}: {err}", self.description))
-        })?;
-        tracing::info!(blobs = %self.description, "S3 blob store reachable");
-        Ok(())
-    }
-
-    /// The object of a key: the prefix, then the key's own segments (already checked).
-    fn location(&self, key: &BlobKey) -> Path {
-        let mut parts: Vec<object_store::path::PathPart<'_>> =
-            self.prefix.iter().flat_map(|prefix| prefix.parts()).collect();
-        parts.extend(key.segments().map(object_store::path::PathPart::from));
-        Path::from_iter(parts)
-    }
-}
 
 /// An upload not yet completed: aborted when dropped, so an abandoned multipart upload leaves
 /// no parts behind (a small blob has sent nothing yet, and its abort is free).
@@ -121,7 +55,7 @@ impl Drop for Upload {
 }
 
 #[async_trait]
-impl BlobStore for S3BlobStore {
+impl BlobStore for S3Store {
     async fn put(&self, key: &BlobKey, mut data: ByteStream) -> Result<u64> {
         let writer = BufWriter::with_capacity(self.store.clone(), self.location(key), PART_BYTES)
             .with_max_concurrency(PARTS_IN_FLIGHT);

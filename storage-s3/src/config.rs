@@ -1,9 +1,11 @@
 //! Where the blobs go: a bucket, a prefix, and an endpoint for S3-compatible servers.
 
 use modelyard_core::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// A bucket and a prefix in it, read from an `s3://bucket/prefix` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct S3Config {
     /// The bucket, which must exist.
@@ -27,7 +29,10 @@ impl S3Config {
     /// Parses `s3://bucket`, `s3://bucket/a/prefix`, each with optional `?endpoint=URL` and
     /// `&region=NAME`. Errors name the field `blobs`, as the setting is called.
     pub fn from_url(url: &str) -> Result<Self> {
-        let rest = url.strip_prefix("s3://").ok_or_else(|| invalid(url, "it must start s3://"))?;
+        let rest = crate::SCHEMES
+            .iter()
+            .find_map(|scheme| url.strip_prefix(scheme)?.strip_prefix("://"))
+            .ok_or_else(|| invalid(url, "it must start s3://"))?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
         if !valid_bucket(bucket) {

@@ -5,10 +5,8 @@
 //! `CI=true`. The record stores are not this crate's: their tests report that they skip.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::sync::Arc;
-
 use modelyard_core::testkit::{Fixture, service_url};
-use modelyard_storage_s3::{S3BlobStore, S3Config};
+use modelyard_storage_s3::{S3Config, S3Store};
 
 /// The S3 location of the test server, or `None` (after saying so) without one.
 fn test_location() -> Option<S3Config> {
@@ -19,11 +17,16 @@ fn test_location() -> Option<S3Config> {
 async fn fresh() -> Option<Fixture> {
     let mut config = test_location()?;
     config.prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let blobs = S3BlobStore::connect(&config).await.expect("connect to S3");
+    let blobs = S3Store::open(&config).await.expect("connect to S3");
     // A backend needs record stores: sled's, whose tests say they skip.
     let dir = tempfile::tempdir().unwrap();
-    let mut backend = modelyard_storage_sled::open(dir.path()).unwrap();
-    backend.blobs = Some(Arc::new(blobs));
+    let backend = blobs.attach(
+        modelyard_storage_sled::SledStore::open(&modelyard_storage_sled::SledConfig::new(
+            dir.path(),
+        ))
+        .unwrap()
+        .backend(),
+    );
     Some(Fixture::new(backend, dir).only(&["blobs"]))
 }
 
@@ -33,7 +36,7 @@ modelyard_core::conformance_suite!(fresh);
 async fn a_missing_bucket_fails_at_connect_naming_it() {
     let Some(mut config) = test_location() else { return };
     config.bucket = format!("no-such-bucket-{}", uuid::Uuid::new_v4().simple());
-    let err = S3BlobStore::connect(&config).await.expect_err("a missing bucket");
+    let err = S3Store::open(&config).await.expect_err("a missing bucket");
     assert_eq!(err.code(), "UNAVAILABLE", "{err}");
     assert!(err.to_string().contains(&config.bucket), "{err}");
 }

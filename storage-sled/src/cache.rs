@@ -11,7 +11,7 @@ use bytes::Bytes;
 use modelyard_core::{Cache, Error, Result};
 
 use crate::SledStore;
-use crate::db::storage_error;
+use crate::error::map_error;
 
 /// Writes between two sweeps of expired entries, so keys never read again do not pile up.
 const PURGE_EVERY: u64 = 1024;
@@ -56,14 +56,14 @@ impl SledStore {
         let now = now_ms();
         let mut purged = 0;
         for item in self.trees.cache.iter() {
-            let (key, stored) = item.map_err(storage_error)?;
+            let (key, stored) = item.map_err(map_error)?;
             if split(&stored).0 <= now {
                 // Only remove what we saw: a fresh `set` in between must survive.
                 let swapped = self
                     .trees
                     .cache
                     .compare_and_swap(&key, Some(&stored), None::<&[u8]>)
-                    .map_err(storage_error)?;
+                    .map_err(map_error)?;
                 purged += u64::from(swapped.is_ok());
             }
         }
@@ -83,33 +83,32 @@ impl SledStore {
 impl Cache for SledStore {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let cache = &self.trees.cache;
-        let Some(stored) = cache.get(key).map_err(storage_error)? else {
+        let Some(stored) = cache.get(key).map_err(map_error)? else {
             return Ok(None);
         };
         let (expires_at, value) = split(&stored);
         if expires_at <= now_ms() {
             // Lazy expiry; a concurrent `set` wins the race and is kept.
-            let _ =
-                cache.compare_and_swap(key, Some(&stored), None::<&[u8]>).map_err(storage_error)?;
+            let _ = cache.compare_and_swap(key, Some(&stored), None::<&[u8]>).map_err(map_error)?;
             return Ok(None);
         }
         Ok(Some(Bytes::copy_from_slice(value)))
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> Result<()> {
-        self.trees.cache.insert(key, entry(expiry(ttl), &value)).map_err(storage_error)?;
+        self.trees.cache.insert(key, entry(expiry(ttl), &value)).map_err(map_error)?;
         self.note_cache_write()
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        self.trees.cache.remove(key).map_err(storage_error)?;
+        self.trees.cache.remove(key).map_err(map_error)?;
         Ok(())
     }
 
     async fn increment(&self, key: &str, ttl: Duration) -> Result<u64> {
         let cache = &self.trees.cache;
         loop {
-            let old = cache.get(key).map_err(storage_error)?;
+            let old = cache.get(key).map_err(map_error)?;
             let live = old.as_deref().map(split).filter(|(expires_at, _)| *expires_at > now_ms());
             // A fixed window: the expiry is set when the counter is created and kept after.
             let (expires_at, count) = match live {
@@ -117,8 +116,7 @@ impl Cache for SledStore {
                 None => (expiry(ttl), 1),
             };
             let new = entry(expires_at, count.to_string().as_bytes());
-            if cache.compare_and_swap(key, old.as_ref(), Some(new)).map_err(storage_error)?.is_ok()
-            {
+            if cache.compare_and_swap(key, old.as_ref(), Some(new)).map_err(map_error)?.is_ok() {
                 self.note_cache_write()?;
                 return Ok(count);
             }

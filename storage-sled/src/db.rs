@@ -9,16 +9,15 @@ use modelyard_core::memo::DecodeMemo;
 use modelyard_core::{Dataset, Error, Model, Notification, Result, TrainingRun, UserId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sled::transaction::{
-    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
-};
+use sled::transaction::ConflictableTransactionResult;
 
 /// The on-disk layout this crate reads and writes; bumped on an incompatible change.
 const FORMAT_VERSION: &[u8] = b"2";
 /// The layout before run histories became records of their own; opening it migrates it.
 const FORMAT_V1: &[u8] = b"1";
 
-use crate::SledOptions;
+use crate::SledConfig;
+use crate::error::map_error;
 use crate::history::{History, stored_epoch_key};
 use crate::records::Collection;
 
@@ -61,7 +60,7 @@ pub(crate) struct Trees {
 
 impl Trees {
     /// Opens every tree of the database at `path`.
-    pub(crate) fn open(path: &Path, options: &SledOptions) -> Result<Self> {
+    pub(crate) fn open(path: &Path, options: &SledConfig) -> Result<Self> {
         let (db, format) = open_db(path, options)?;
         if format.as_deref() == Some(FORMAT_V1) {
             migrate_v1_histories(&db)?;
@@ -93,14 +92,11 @@ pub(crate) type TxResult<T> = ConflictableTransactionResult<T, Error>;
 
 /// Opens (or creates) the sled database and checks it holds this crate's format, or the one
 /// before it (returned, for [`Trees::open`] to migrate).
-fn open_db(path: &Path, options: &SledOptions) -> Result<(sled::Db, Option<Vec<u8>>)> {
+fn open_db(path: &Path, options: &SledConfig) -> Result<(sled::Db, Option<Vec<u8>>)> {
     let db = open_when_unlocked(path, options)?;
-    let meta = db.open_tree("meta").map_err(storage_error)?;
+    let meta = db.open_tree("meta").map_err(map_error)?;
     // A store written by an incompatible version must fail loudly, not be misread.
-    match meta
-        .compare_and_swap("format", None::<&[u8]>, Some(FORMAT_VERSION))
-        .map_err(storage_error)?
-    {
+    match meta.compare_and_swap("format", None::<&[u8]>, Some(FORMAT_VERSION)).map_err(map_error)? {
         Ok(()) => Ok((db, None)),
         Err(cas) if cas.current.as_deref() == Some(FORMAT_VERSION) => Ok((db, None)),
         Err(cas) if cas.current.as_deref() == Some(FORMAT_V1) => {
@@ -116,11 +112,11 @@ fn open_db(path: &Path, options: &SledOptions) -> Result<(sled::Db, Option<Vec<u
 
 /// Marks the store as this crate's format, once it was migrated from `from`.
 fn set_format(db: &sled::Db, from: Option<&[u8]>) -> Result<()> {
-    let meta = db.open_tree("meta").map_err(storage_error)?;
+    let meta = db.open_tree("meta").map_err(map_error)?;
     meta.compare_and_swap("format", from, Some(FORMAT_VERSION))
-        .map_err(storage_error)?
+        .map_err(map_error)?
         .map_err(|_| Error::internal("the sled store's format changed while it was migrated"))?;
-    db.flush().map_err(storage_error)?;
+    db.flush().map_err(map_error)?;
     Ok(())
 }
 
@@ -133,7 +129,7 @@ fn migrate_v1_histories(db: &sled::Db) -> Result<()> {
     let epochs = open_tree(db, "run_epochs")?;
     let mut migrated = 0usize;
     for entry in runs.iter() {
-        let (id, bytes) = entry.map_err(storage_error)?;
+        let (id, bytes) = entry.map_err(map_error)?;
         let mut run: serde_json::Map<String, serde_json::Value> = decode(&bytes, "run")?;
         let Some(history) = run.remove("history") else { continue };
         let owner: UserId = run
@@ -148,14 +144,14 @@ fn migrate_v1_histories(db: &sled::Db) -> Result<()> {
         for metrics in &history {
             batch.insert(&stored_epoch_key(owner, id, metrics.epoch)[..], encode(metrics)?);
         }
-        epochs.apply_batch(batch).map_err(storage_error)?;
-        db.flush().map_err(storage_error)?;
+        epochs.apply_batch(batch).map_err(map_error)?;
+        db.flush().map_err(map_error)?;
         let completed = history.iter().map(|m| m.epoch).max().unwrap_or(0);
         run.insert("epochsCompleted".into(), completed.into());
-        runs.insert(id, encode(&run)?).map_err(storage_error)?;
+        runs.insert(id, encode(&run)?).map_err(map_error)?;
         migrated += 1;
     }
-    db.flush().map_err(storage_error)?;
+    db.flush().map_err(map_error)?;
     tracing::info!(runs = migrated, "sled store migrated to format 2: run histories as records");
     Ok(())
 }
@@ -163,7 +159,7 @@ fn migrate_v1_histories(db: &sled::Db) -> Result<()> {
 /// Opens the database, waiting up to two seconds for its file lock: a handle dropped a moment
 /// ago (in this process or a dying one) releases the lock only when its background flusher
 /// has stopped. Another live process keeps the lock, and the error then says so.
-fn open_when_unlocked(path: &Path, options: &SledOptions) -> Result<sled::Db> {
+fn open_when_unlocked(path: &Path, options: &SledConfig) -> Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         match sled::Config::new().path(path).cache_capacity(options.cache_bytes).open() {
@@ -178,7 +174,7 @@ fn open_when_unlocked(path: &Path, options: &SledOptions) -> Result<sled::Db> {
                     path.display()
                 )));
             }
-            other => return other.map_err(storage_error),
+            other => return other.map_err(map_error),
         }
     }
 }
@@ -191,28 +187,7 @@ fn is_lock_held(io: &std::io::Error) -> bool {
 
 /// Opens one named tree.
 pub(crate) fn open_tree(db: &sled::Db, name: &str) -> Result<sled::Tree> {
-    db.open_tree(name).map_err(storage_error)
-}
-
-/// Maps a sled failure: the disk may come back (`Unavailable`), a broken store will not (`Internal`).
-pub(crate) fn storage_error(err: sled::Error) -> Error {
-    match err {
-        sled::Error::Io(io) => Error::unavailable(format!("sled: {io}")),
-        other => Error::internal(format!("sled: {other}")),
-    }
-}
-
-/// Unwraps a transaction's outcome: an abort is the error the closure chose.
-pub(crate) fn tx_error(err: TransactionError<Error>) -> Error {
-    match err {
-        TransactionError::Abort(err) => err,
-        TransactionError::Storage(err) => storage_error(err),
-    }
-}
-
-/// Aborts a transaction with `err`; nothing it staged is written.
-pub(crate) fn abort<T>(err: Error) -> TxResult<T> {
-    Err(ConflictableTransactionError::Abort(err))
+    db.open_tree(name).map_err(map_error)
 }
 
 /// Encodes a value for storage.
@@ -299,7 +274,7 @@ impl Db {
         tokio::task::spawn_blocking(move || db.flush())
             .await
             .map_err(|err| Error::internal(format!("flush task failed: {err}")))?
-            .map_err(storage_error)?;
+            .map_err(map_error)?;
         commit.flushed.fetch_add(1, Ordering::Relaxed);
         commit.covered.fetch_max(covers, Ordering::SeqCst);
         Ok(())
@@ -338,9 +313,9 @@ mod tests {
     #[test]
     fn io_failures_are_retryable_and_others_are_not() {
         let io = sled::Error::Io(std::io::Error::other("disk gone"));
-        assert_eq!(storage_error(io).code(), "UNAVAILABLE");
+        assert_eq!(map_error(io).code(), "UNAVAILABLE");
         let bug = sled::Error::Unsupported("nope".into());
-        assert_eq!(storage_error(bug).code(), "INTERNAL");
+        assert_eq!(map_error(bug).code(), "INTERNAL");
     }
 
     #[tokio::test]
@@ -370,21 +345,21 @@ mod tests {
         }
         for _ in 0..2 {
             // Migrated on the first open; the second finds format 2 and changes nothing.
-            let backend = crate::open(dir.path()).unwrap();
+            let backend = crate::SledStore::open(&SledConfig::new(dir.path())).unwrap().backend();
             let read = backend.runs.get(owner, id).await.unwrap();
             assert_eq!(read.epochs_completed, 3);
             let epochs = backend.history.all_epochs(owner, id).await.unwrap();
             assert_eq!(epochs, (1..=3).map(sample_epoch).collect::<Vec<_>>());
             drop(backend);
         }
-        let (_, format) = open_db(&dir.path().join("db"), &SledOptions::default()).unwrap();
+        let (_, format) = open_db(&dir.path().join("db"), &SledConfig::new("unused")).unwrap();
         assert_eq!(format, None, "the store is format 2 now");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_flushes_share_disk_flushes_and_each_covers_its_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let (sled, _) = open_db(dir.path(), &SledOptions::default()).unwrap();
+        let (sled, _) = open_db(dir.path(), &SledConfig::new("unused")).unwrap();
         let db = Db::new(sled);
         let tree = open_tree(&db, "t").unwrap();
         let writers: Vec<_> = (0u32..64)
@@ -414,11 +389,11 @@ mod tests {
     fn a_store_of_another_format_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let (db, _) = open_db(dir.path(), &SledOptions::default()).unwrap();
+            let (db, _) = open_db(dir.path(), &SledConfig::new("unused")).unwrap();
             db.open_tree("meta").unwrap().insert("format", "999").unwrap();
             db.flush().unwrap();
         }
-        let err = open_db(dir.path(), &SledOptions::default()).unwrap_err();
+        let err = open_db(dir.path(), &SledConfig::new("unused")).unwrap_err();
         assert_eq!(err.code(), "INTERNAL", "{err}");
     }
 }

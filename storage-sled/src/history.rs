@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use modelyard_core::{EpochMetrics, EpochPage, HistoryStore, Page, Result, RunId, UserId};
 
-use crate::db::{self, decode, encode, storage_error};
+use crate::db::{self, decode, encode};
+use crate::error::map_error;
 
 /// Owner and run: the prefix of every key of one run's history.
 const PREFIX: usize = 32;
@@ -43,7 +44,7 @@ impl HistoryStore for History {
     /// One insert (replacing the epoch's earlier entry), flushed.
     async fn put_epoch(&self, owner: UserId, run: RunId, metrics: &EpochMetrics) -> Result<()> {
         let key = epoch_key(owner, run, metrics.epoch);
-        self.epochs.insert(key, encode(metrics)?).map_err(storage_error)?;
+        self.epochs.insert(key, encode(metrics)?).map_err(map_error)?;
         self.db.flush().await
     }
 
@@ -60,7 +61,7 @@ impl HistoryStore for History {
         let want = page.limit.map_or(usize::MAX, |limit| limit.saturating_add(1));
         let mut epochs = Vec::new();
         for entry in entries.take(want) {
-            let (_, value) = entry.map_err(storage_error)?;
+            let (_, value) = entry.map_err(map_error)?;
             epochs.push(decode::<EpochMetrics>(&value, "epoch")?);
         }
         Ok(EpochPage::from_probe(epochs, page.limit))
@@ -71,13 +72,13 @@ impl HistoryStore for History {
         let mut batch = sled::Batch::default();
         let mut any = false;
         for key in self.epochs.scan_prefix(run_prefix(owner, run)).keys() {
-            batch.remove(key.map_err(storage_error)?);
+            batch.remove(key.map_err(map_error)?);
             any = true;
         }
         if !any {
             return Ok(());
         }
-        self.epochs.apply_batch(batch).map_err(storage_error)?;
+        self.epochs.apply_batch(batch).map_err(map_error)?;
         self.db.flush().await
     }
 }

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use crate::SledStore;
-use crate::db::{abort, decode, encode, storage_error, tx_error};
+use crate::db::{decode, encode};
+use crate::error::{abort, map_error, tx_error};
 
 /// A job waiting for a worker.
 #[derive(Serialize, Deserialize)]
@@ -97,7 +98,7 @@ impl SledStore {
         // Oldest job first: the first job seen of each owner is that owner's oldest, and of two
         // owners served equally long ago (never), the one seen first waited longest.
         for entry in t.queue_ready.iter() {
-            let (key, value) = entry.map_err(storage_error)?;
+            let (key, value) = entry.map_err(map_error)?;
             let ready: Ready = decode(&value, "queued job")?;
             if !owners.insert(ready.job.owner) {
                 continue;
@@ -105,7 +106,7 @@ impl SledStore {
             let served = t
                 .queue_served
                 .get(ready.job.owner.to_bytes())
-                .map_err(storage_error)?
+                .map_err(map_error)?
                 .and_then(|seq| seq.as_ref().try_into().ok().map(u64::from_be_bytes))
                 .unwrap_or(0);
             if best.as_ref().is_none_or(|(fewest, _)| served < *fewest) {
@@ -143,7 +144,7 @@ impl JobQueue for SledStore {
     async fn enqueue(&self, job: &Job) -> Result<()> {
         let t = &self.trees;
         let run = job.run_id.to_bytes();
-        let seq = t.db.generate_id().map_err(storage_error)?;
+        let seq = t.db.generate_id().map_err(map_error)?;
         let key = ready_key(seq, job);
         let value = encode(&Ready { job: job.clone(), deliveries: 0 })?;
         (&t.queue_ready, &t.queue_leased, &t.queue_index)
@@ -169,7 +170,7 @@ impl JobQueue for SledStore {
             };
             let seq = seq_of(&key)?;
             let receipt = uuid::Uuid::new_v4().to_string();
-            let served = t.db.generate_id().map_err(storage_error)?.to_be_bytes();
+            let served = t.db.generate_id().map_err(map_error)?.to_be_bytes();
             let claimed = (&t.queue_ready, &t.queue_leased, &t.queue_index, &t.queue_served)
                 .transaction(|(ready, leased, index, served_at)| {
                     // Another claim may have taken it since we looked.
@@ -211,13 +212,13 @@ impl JobQueue for SledStore {
         let t = &self.trees;
         let run = claim.job.run_id.to_bytes();
         loop {
-            let stored = t.queue_leased.get(run).map_err(storage_error)?;
+            let stored = t.queue_leased.get(run).map_err(map_error)?;
             let mut held = current_lease(stored.as_deref(), claim)?;
             held.lease_until = lease_end(lease)?;
             let swapped = t
                 .queue_leased
                 .compare_and_swap(run, stored.as_ref(), Some(encode(&held)?))
-                .map_err(storage_error)?;
+                .map_err(map_error)?;
             if swapped.is_ok() {
                 t.db.flush().await?;
                 return Ok(held.lease_until);
@@ -229,12 +230,12 @@ impl JobQueue for SledStore {
         let t = &self.trees;
         let run = claim.job.run_id.to_bytes();
         loop {
-            let stored = t.queue_leased.get(run).map_err(storage_error)?;
+            let stored = t.queue_leased.get(run).map_err(map_error)?;
             current_lease(stored.as_deref(), claim)?;
             let swapped = t
                 .queue_leased
                 .compare_and_swap(run, stored.as_ref(), None::<&[u8]>)
-                .map_err(storage_error)?;
+                .map_err(map_error)?;
             if swapped.is_ok() {
                 return t.db.flush().await;
             }
@@ -244,7 +245,7 @@ impl JobQueue for SledStore {
     async fn release(&self, claim: &Claim) -> Result<()> {
         let run = claim.job.run_id.to_bytes();
         loop {
-            let Some(stored) = self.trees.queue_leased.get(run).map_err(storage_error)? else {
+            let Some(stored) = self.trees.queue_leased.get(run).map_err(map_error)? else {
                 return Err(stale_claim());
             };
             let held = current_lease(Some(&stored), claim)?;
@@ -259,7 +260,7 @@ impl JobQueue for SledStore {
         // Collect first: a transaction must never run while an iterator of the same store is open.
         let mut lapsed = Vec::new();
         for item in self.trees.queue_leased.iter() {
-            let (run, stored) = item.map_err(storage_error)?;
+            let (run, stored) = item.map_err(map_error)?;
             let held: Leased = decode(&stored, "lease")?;
             if held.lease_until <= now {
                 lapsed.push((run, stored, held));
@@ -298,7 +299,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn eight_workers_claiming_a_hundred_jobs_get_each_exactly_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = SledStore::open(&crate::SledConfig::new(dir.path())).unwrap();
         let mut jobs = std::collections::HashSet::new();
         for _ in 0..100 {
             let job = job();
@@ -330,7 +331,7 @@ mod tests {
     #[tokio::test]
     async fn a_lapsed_lease_is_reclaimed_with_its_place_and_delivery_count() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = SledStore::open(&crate::SledConfig::new(dir.path())).unwrap();
         // One owner's two jobs: between owners, the one served least recently goes first.
         let first = job();
         let second = Job { run_id: modelyard_core::RunId::new(), owner: first.owner };
@@ -356,7 +357,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_enqueued_twice_is_queued_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = SledStore::open(&crate::SledConfig::new(dir.path())).unwrap();
         let job = job();
         store.enqueue(&job).await.unwrap();
         store.enqueue(&job).await.unwrap();
@@ -372,10 +373,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let job = job();
         {
-            let store = SledStore::open(dir.path()).unwrap();
+            let store = SledStore::open(&crate::SledConfig::new(dir.path())).unwrap();
             store.enqueue(&job).await.unwrap();
         }
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = SledStore::open(&crate::SledConfig::new(dir.path())).unwrap();
         assert_eq!(store.claim("a", Duration::from_secs(60)).await.unwrap().unwrap().job, job);
     }
 }

@@ -11,7 +11,8 @@ use modelyard_core::{
 };
 use sled::Transactional;
 
-use crate::db::{self, abort, decode, encode, owner_key, storage_error, tx_error};
+use crate::db::{self, decode, encode, owner_key};
+use crate::error::{abort, map_error, tx_error};
 
 /// Source bytes of decoded records remembered per collection (see [`DecodeMemo`]).
 const MEMO_BYTES: u64 = 8 * 1024 * 1024;
@@ -40,7 +41,7 @@ impl<T: Record> Collection<T> {
 
     /// The owner's record; another owner's record is as missing as an unknown id.
     fn read(&self, owner: UserId, id: [u8; 16]) -> Result<T> {
-        let bytes = self.records.get(id).map_err(storage_error)?;
+        let bytes = self.records.get(id).map_err(map_error)?;
         let record =
             bytes.map(|b| self.memo.decode(id, &b, |b| decode::<T>(b, T::KIND))).transpose()?;
         record.filter(|r| r.owner() == owner).ok_or_else(|| Error::not_found(T::KIND))
@@ -84,7 +85,7 @@ impl<T: Record> RecordStore<T> for Collection<T> {
             if out.len() >= want {
                 break;
             }
-            let (key, _) = entry.map_err(storage_error)?;
+            let (key, _) = entry.map_err(map_error)?;
             let id = db::id_of_owner_key(&key)
                 .ok_or_else(|| Error::internal(format!("malformed {} index key", T::KIND)))?;
             // The scan is not a snapshot: a record deleted since its index entry was read is skipped.
@@ -100,7 +101,7 @@ impl<T: Record> RecordStore<T> for Collection<T> {
     async fn count(&self, owner: UserId) -> Result<u64> {
         let mut count = 0u64;
         for entry in self.by_owner.scan_prefix(owner.to_bytes()).keys() {
-            entry.map_err(storage_error)?;
+            entry.map_err(map_error)?;
             count += 1;
         }
         Ok(count)
@@ -111,7 +112,7 @@ impl<T: Record> RecordStore<T> for Collection<T> {
     async fn update(&self, owner: UserId, id: T::Id, mutation: Mutation<'_, T>) -> Result<T> {
         let id = id.to_bytes();
         loop {
-            let Some(old) = self.records.get(id).map_err(storage_error)? else {
+            let Some(old) = self.records.get(id).map_err(map_error)? else {
                 return Err(Error::not_found(T::KIND));
             };
             let current: T = decode(&old, T::KIND)?;
@@ -127,7 +128,7 @@ impl<T: Record> RecordStore<T> for Collection<T> {
                 )));
             }
             let new = encode(&changed)?;
-            match self.records.compare_and_swap(id, Some(&old), Some(new)).map_err(storage_error)? {
+            match self.records.compare_and_swap(id, Some(&old), Some(new)).map_err(map_error)? {
                 Ok(()) => {
                     self.db.flush().await?;
                     return Ok(changed);

@@ -6,7 +6,8 @@ use modelyard_core::{Error, Mutation, Result, User, UserId, UserStore, normalize
 use sled::Transactional;
 
 use crate::SledStore;
-use crate::db::{abort, decode, encode, storage_error, tx_error};
+use crate::db::{decode, encode};
+use crate::error::{abort, map_error, tx_error};
 
 /// The key under which a username is unique: usernames compare case-insensitively.
 fn username_key(username: &str) -> String {
@@ -50,17 +51,17 @@ impl UserStore for SledStore {
 
     async fn get_user(&self, id: UserId) -> Result<User> {
         let key = id.to_bytes();
-        let bytes = self.trees.users.get(key).map_err(storage_error)?;
+        let bytes = self.trees.users.get(key).map_err(map_error)?;
         let bytes = bytes.ok_or_else(|| Error::not_found("user"))?;
         self.trees.users_memo.decode(key, &bytes, |b| decode(b, "user"))
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         let key = normalize_email(email);
-        let Some(id) = self.trees.users_by_email.get(key.as_bytes()).map_err(storage_error)? else {
+        let Some(id) = self.trees.users_by_email.get(key.as_bytes()).map_err(map_error)? else {
             return Ok(None);
         };
-        let Some(bytes) = self.trees.users.get(&id).map_err(storage_error)? else {
+        let Some(bytes) = self.trees.users.get(&id).map_err(map_error)? else {
             // Creates and deletes change both trees at once, so this is a broken store.
             return Err(Error::internal("email index points at a missing user"));
         };
@@ -75,7 +76,7 @@ impl UserStore for SledStore {
         let t = &self.trees;
         let key = id.to_bytes();
         loop {
-            let Some(old) = t.users.get(key).map_err(storage_error)? else {
+            let Some(old) = t.users.get(key).map_err(map_error)? else {
                 return Err(Error::not_found("user"));
             };
             let current: User = decode(&old, "user")?;
@@ -88,7 +89,7 @@ impl UserStore for SledStore {
             let old_name = username_key(&current.username);
             let new_name = username_key(&changed.username);
             let attempt = if old_name == new_name {
-                match t.users.compare_and_swap(key, Some(&old), Some(new)).map_err(storage_error)? {
+                match t.users.compare_and_swap(key, Some(&old), Some(new)).map_err(map_error)? {
                     Ok(()) => Attempt::Written,
                     Err(_) => Attempt::Raced,
                 }
@@ -148,6 +149,6 @@ impl UserStore for SledStore {
             None => Bound::Unbounded,
         };
         let range = self.trees.users.range::<[u8; 16], _>((start, Bound::Unbounded));
-        range.take(limit).map(|entry| decode(&entry.map_err(storage_error)?.1, "user")).collect()
+        range.take(limit).map(|entry| decode(&entry.map_err(map_error)?.1, "user")).collect()
     }
 }

@@ -4,7 +4,11 @@
 
 async fn fresh() -> modelyard_core::testkit::Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+    let backend = modelyard_storage_sled::SledStore::open(
+        &modelyard_storage_sled::SledConfig::new(dir.path()),
+    )
+    .unwrap()
+    .backend();
     // The fixture keeps the temporary directory alive for the test's whole run.
     modelyard_core::testkit::Fixture::new(backend, dir)
 }

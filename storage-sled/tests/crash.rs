@@ -67,7 +67,10 @@ async fn crash_child_writes_until_killed() {
     let Some(dir) = std::env::var_os(DIR_VAR) else {
         return;
     };
-    let backend = modelyard_storage_sled::open(&dir).unwrap();
+    let backend =
+        modelyard_storage_sled::SledStore::open(&modelyard_storage_sled::SledConfig::new(&dir))
+            .unwrap()
+            .backend();
     let writers: Vec<_> =
         (0..WRITERS).map(|_| tokio::spawn(write_forever(backend.clone()))).collect();
     for writer in writers {
@@ -114,8 +117,10 @@ impl Acked {
 
 /// Reopens the store and checks every acknowledged write, and that indexes agree with records.
 async fn check(dir: &Path, acked: &Acked, round: usize) {
-    let backend = modelyard_storage_sled::open(dir)
-        .unwrap_or_else(|err| panic!("round {round}: store does not reopen: {err}"));
+    let backend =
+        modelyard_storage_sled::SledStore::open(&modelyard_storage_sled::SledConfig::new(dir))
+            .unwrap_or_else(|err| panic!("round {round}: store does not reopen: {err}"))
+            .backend();
     for (id, email) in &acked.users {
         let user = backend.users.get_user(*id).await.unwrap_or_else(|err| {
             panic!("round {round}: acknowledged user {id} lost: {err}");

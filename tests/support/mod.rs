@@ -99,3 +99,15 @@ pub fn spawn_test_child(
     let stdout = child.stdout.take().unwrap();
     (child, tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout)))
 }
+
+/// The record store on database `database` of the MongoDB server at `url` (a test server's
+/// URL, with or without a path and options).
+pub fn mongo_store(url: &str, database: &str) -> modelyard::StoreUrl {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let hosts = base.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    let url = match query {
+        Some(query) => format!("{hosts}/{database}?{query}"),
+        None => format!("{hosts}/{database}"),
+    };
+    modelyard::StoreUrl::parse(&url).unwrap()
+}

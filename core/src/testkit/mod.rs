@@ -16,7 +16,7 @@
 //! ```ignore
 //! async fn fresh() -> modelyard_core::testkit::Fixture {
 //!     let dir = tempfile::tempdir().unwrap();
-//!     let backend = modelyard_storage_sled::open(dir.path()).unwrap();
+//!     let backend = modelyard_storage_sled::SledStore::open(&modelyard_storage_sled::SledConfig::new(dir.path())).unwrap().backend();
 //!     modelyard_core::testkit::Fixture::new(backend, dir)
 //! }
 //! modelyard_core::conformance_suite!(fresh);
