@@ -115,8 +115,9 @@ fn built_in() -> Vec<Registered> {
     registry
 }
 
-/// The backend that answers `url` in the setting of `role`, or an error naming the setting:
-/// `NotSupported` for a backend this build leaves out, `Validation` otherwise.
+/// The backend that answers `url` in the setting of `role`, or an error: `NotSupported` for a
+/// backend this build leaves out or one that cannot serve the setting, `Validation` naming the
+/// setting otherwise.
 fn find(role: Role, url: &str) -> Result<&'static Registered> {
     let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
     let scheme = scheme.to_ascii_lowercase();
@@ -125,11 +126,14 @@ fn find(role: Role, url: &str) -> Result<&'static Registered> {
     {
         return Ok(found);
     }
+    // A backend that cannot serve this setting (Redis holds no records): not a typo, a
+    // capability this deployment does not have.
     if let Some(other) = registry().iter().find(|r| r.schemes.contains(&scheme.as_str())) {
-        return Err(Error::validation(
-            role.setting(),
-            format!("{scheme}:// is {}, not {}", other.role.what(), role.what()),
-        ));
+        return Err(Error::NotSupported(format!(
+            "{scheme}:// is {}: it cannot be {}",
+            other.role.what(),
+            role.what()
+        )));
     }
     if let Some((_, feature)) = OPTIONAL.iter().find(|(known, _)| *known == scheme) {
         return Err(Error::NotSupported(format!(
@@ -170,9 +174,13 @@ mod sled {
     }
 
     pub(super) fn open(opening: Opening) -> BoxFuture<'static, Result<Backend>> {
-        Box::pin(
-            async move { Ok(SledStore::open(&SledConfig::from_url(&opening.url)?)?.backend()) },
-        )
+        Box::pin(async move {
+            let config = SledConfig::from_url(&opening.url)?;
+            // sled opens synchronously and may wait up to two seconds for the directory's lock:
+            // not on a runtime thread.
+            let opened = tokio::task::spawn_blocking(move || SledStore::open(&config)).await;
+            Ok(opened.map_err(Error::internal)??.backend())
+        })
     }
 }
 
