@@ -135,3 +135,32 @@ fn the_shipped_example_datasets_are_accepted() {
         assert!(rows > 500 && schema.columns.len() > 10, "{name}");
     }
 }
+
+/// The mean and standard deviation stay within 1e-12 and 1e-9 relative of a two-pass
+/// computation, whatever the values' offset and with an outlier first in every batch: 1,000
+/// rows, eight batches and a partial one. (Welford's one-pass update missed the second bound by
+/// 8x on the offset column.)
+#[test]
+fn statistics_stay_exact_with_a_large_offset_and_an_outlier_first() {
+    let rows = 1_000;
+    let offset = |i: usize| 1.0e9 + ((i * 7_919) % 1_000) as f64 / 1_000.0;
+    let outlier = |i: usize| if i.is_multiple_of(128) { 1.0e12 } else { (i % 10) as f64 * 0.25 };
+    let mut csv = String::from("offset,outlier\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{},{}\n", offset(i), outlier(i)));
+    }
+    let (schema, _) = infer_schema(csv.as_bytes()).unwrap();
+    for (name, value) in [("offset", &offset as &dyn Fn(usize) -> f64), ("outlier", &outlier)] {
+        let values: Vec<f64> = (0..rows).map(value).collect();
+        let mean = values.iter().sum::<f64>() / rows as f64;
+        let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / rows as f64;
+        let ColumnStats::Numeric { mean: got_mean, std: got_std, .. } =
+            schema.column(name).unwrap().stats
+        else {
+            panic!("{name} is not numeric")
+        };
+        assert!(((got_mean - mean) / mean).abs() < 1e-12, "{name}: mean {got_mean} vs {mean}");
+        let std = var.sqrt();
+        assert!(((got_std - std) / std).abs() < 1e-9, "{name}: std {got_std} vs {std}");
+    }
+}
