@@ -617,7 +617,7 @@ async fn read_archive(path: &Path, visitor: &mut impl Visitor) -> Result<Read> {
     let mut read = Read::default();
     let mut sums = Vec::new();
     let mut manifest = None;
-    let mut checksums = None;
+    let mut checksums: Option<Checksums> = None;
     // The account being read, the record files seen for it, and its files and runs so far.
     let mut current: Option<UserId> = None;
     let mut last_kind: Option<Kind> = None;
@@ -666,7 +666,8 @@ async fn read_archive(path: &Path, visitor: &mut impl Visitor) -> Result<Read> {
                 if manifest.is_some() {
                     return Err(bad_archive("a second manifest.json"));
                 }
-                let found: Manifest = decode_whole(&mut reader, &raw_path).await?;
+                let found: Manifest =
+                    decode_whole(&mut reader, &raw_path, SMALL_ENTRY_BYTES).await?;
                 if found.format != FORMAT {
                     return Err(bad_archive(format!(
                         "not a Modelyard backup (format {:?})",
@@ -683,11 +684,11 @@ async fn read_archive(path: &Path, visitor: &mut impl Visitor) -> Result<Read> {
                 manifest = Some(found);
             }
             Place::Checksums => {
-                checksums = Some(decode_whole::<Checksums>(&mut reader, &raw_path).await?);
+                checksums = Some(decode_whole(&mut reader, &raw_path, CHECKSUMS_BYTES).await?);
                 continue;
             }
             Place::User(id) => {
-                let user: User = decode_whole(&mut reader, &raw_path).await?;
+                let user: User = decode_whole(&mut reader, &raw_path, SMALL_ENTRY_BYTES).await?;
                 if user.id != *id {
                     return Err(bad_archive(format!("{raw_path} holds account {}", user.id)));
                 }
@@ -805,13 +806,23 @@ async fn read_archive(path: &Path, visitor: &mut impl Visitor) -> Result<Read> {
     Ok(read)
 }
 
-/// A whole small entry, decoded.
+/// The largest `manifest.json` or `user.json` read.
+const SMALL_ENTRY_BYTES: u64 = 1024 * 1024;
+/// The largest `checksums.json` read: it lists every entry (about 150 bytes each), so it is
+/// the one part of an archive held in memory whole — up to about 7 million entries.
+const CHECKSUMS_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// A whole entry of at most `limit` bytes, decoded.
 async fn decode_whole<T: DeserializeOwned>(
     reader: &mut (impl AsyncRead + Unpin),
     path: &str,
+    limit: u64,
 ) -> Result<T> {
     let mut bytes = Vec::new();
-    reader.take(64 * 1024 * 1024).read_to_end(&mut bytes).await.map_err(truncated)?;
+    reader.take(limit + 1).read_to_end(&mut bytes).await.map_err(truncated)?;
+    if bytes.len() as u64 > limit {
+        return Err(bad_archive(format!("{path} is larger than {limit} bytes")));
+    }
     serde_json::from_slice(&bytes).map_err(|err| bad_archive(format!("{path}: {err}")))
 }
 
