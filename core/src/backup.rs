@@ -361,8 +361,7 @@ impl Drop for PartialFile {
 
 /// A model's trained files with their sizes.
 fn model_files(model: &Model) -> Vec<(BlobKey, u64)> {
-    let artifact = model.latest_version.iter().flat_map(|v| &v.artifact);
-    artifact.map(|file| (file.blob_key.clone(), file.size_bytes)).collect()
+    model.artifact_files().map(|file| (file.blob_key.clone(), file.size_bytes)).collect()
 }
 
 fn json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
@@ -448,19 +447,23 @@ impl<W: AsyncWrite + Unpin + Send + 'static> Writer<W> {
         header.set_size(size);
         header.set_mode(0o600);
         header.set_mtime(crate::now().timestamp().max(0) as u64);
-        self.tar.append_data(&mut header, path, data).await.map_err(|err| {
-            match err.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
-                Some(store) => store.clone(),
-                None => write_error(err),
-            }
-        })
+        self.tar
+            .append_data(&mut header, path, data)
+            .await
+            .map_err(|err| store_error_or(err, write_error))
     }
 }
 
 fn read_blob_error(err: io::Error) -> Error {
+    store_error_or(err, |err| Error::Unavailable(format!("reading a file: {err}")))
+}
+
+/// The store's own error when an I/O error carries one (a blob stream read as bytes), else
+/// `other` of the I/O error.
+fn store_error_or(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {
     match err.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
         Some(store) => store.clone(),
-        None => Error::Unavailable(format!("reading a file: {err}")),
+        None => other(err),
     }
 }
 

@@ -32,6 +32,11 @@ pub struct Model {
 }
 
 impl Model {
+    /// The files of the latest trained version (none before training).
+    pub fn artifact_files(&self) -> impl Iterator<Item = &ArtifactFile> {
+        self.latest_version.iter().flat_map(|version| &version.artifact)
+    }
+
     /// The dataset columns it reads to train or be evaluated: its features and its target.
     pub fn columns(&self) -> Vec<String> {
         self.features.iter().chain(std::iter::once(&self.target)).cloned().collect()

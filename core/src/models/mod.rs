@@ -124,7 +124,7 @@ impl ModelService {
     async fn remove(&self, model: &Model) -> Result<()> {
         self.stores.models.delete(model.owner, model.id).await?;
         self.loaded.remove(model.id);
-        for file in model.latest_version.iter().flat_map(|v| &v.artifact) {
+        for file in model.artifact_files() {
             if let Err(err) = self.stores.blobs.delete(&file.blob_key).await {
                 tracing::warn!(%err, key = %file.blob_key, "orphaned artifact blob");
             }
