@@ -1,6 +1,7 @@
 //! Prediction through the facade on the iris model (4 features, the default hidden layers,
 //! 3 classes), trained once in a temporary sled store: one row per call (latency), and batches
-//! of 10,000 rows (the most one call takes) as JSON objects and as CSV (rows per second).
+//! of 10,000 rows (the most one call takes) as JSON objects (already read, and read from a request
+//! body's bytes in the call) and as CSV (rows per second).
 //!
 //! ```sh
 //! cargo bench --bench predict
@@ -12,7 +13,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput};
-use modelyard::{ConfigSpec, ModelRequest, TrainParams, Upload, blocking};
+use modelyard::{ConfigSpec, ModelRequest, Records, TrainParams, Upload, blocking};
 use serde_json::{Map, Value, json};
 
 /// Rows per batch call: the facade's limit for JSON rows.
@@ -37,6 +38,12 @@ fn iris_rows() -> (Vec<Map<String, Value>>, String, Vec<String>) {
         csv_lines.push(cells[..4].join(","));
     }
     (rows, features.join(","), csv_lines)
+}
+
+/// A predict request's body, as the server reads it.
+#[derive(serde::Deserialize)]
+struct JsonBody {
+    rows: Records,
 }
 
 fn bench_predict(c: &mut Criterion) {
@@ -64,21 +71,33 @@ fn bench_predict(c: &mut Criterion) {
 
     let (rows, header, csv_lines) = iris_rows();
     let batch: Vec<Map<String, Value>> = rows.iter().cycle().take(BATCH).cloned().collect();
+    let one = Records::from(&rows[..1]);
     let mut csv = header.clone();
     for line in csv_lines.iter().cycle().take(BATCH) {
         csv.push('\n');
         csv.push_str(line);
     }
     let csv = csv.into_bytes();
+    let batch = Records::from(batch);
+    // The same rows as a request body, read the way the server's route reads it.
+    let body =
+        serde_json::to_vec(&json!({ "rows": rows.iter().cycle().take(BATCH).collect::<Vec<_>>() }))
+            .unwrap();
     // The first call loads the model; every measured call finds it loaded.
     assert_eq!(session.predict(model.id, &batch).unwrap().len(), BATCH);
 
     let mut group = c.benchmark_group("predict_iris");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("one_row", |b| b.iter(|| session.predict(model.id, &rows[..1]).unwrap()));
+    group.bench_function("one_row", |b| b.iter(|| session.predict(model.id, &one).unwrap()));
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("json_rows_10000", |b| {
         b.iter(|| session.predict(model.id, &batch).unwrap())
+    });
+    group.bench_function("json_body_10000", |b| {
+        b.iter(|| {
+            let body: JsonBody = serde_json::from_slice(&body).unwrap();
+            session.predict(model.id, &body.rows).unwrap()
+        })
     });
     group.bench_function("csv_rows_10000", |b| {
         b.iter(|| session.predict_csv(model.id, &csv).unwrap())

@@ -147,7 +147,9 @@ async fn quickstart() -> modelyard::Result<()> {
             })
             .collect();
     println!("\npredictions:");
-    for (row, prediction) in rows.iter().zip(session.predict(model.id, &rows).await?) {
+    for (row, prediction) in
+        rows.iter().zip(session.predict(model.id, &rows.as_slice().into()).await?)
+    {
         let cells: Vec<String> = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
             .iter()
             .map(|name| format!("{name}={}", row[*name]))

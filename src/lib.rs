@@ -30,7 +30,7 @@ pub use config::{AuthSettings, Config, ConfigSpec, IntoConfig, StoreUrl, default
 pub use modelyard_core::auth::{AuthConfig, JwtConfig, JwtKey, RateLimit};
 pub use modelyard_core::backup::BackupSummary;
 pub use modelyard_core::cached::CachePolicy;
-pub use modelyard_core::datasets::DatasetConfig;
+pub use modelyard_core::datasets::{DatasetConfig, Records};
 pub use modelyard_core::json;
 pub use modelyard_core::models::{CostLimits, ModelRequest, PredictOptions, TrainingCost};
 pub use modelyard_core::training::{RunEvent, TrainingConfig};

@@ -10,6 +10,7 @@ use modelyard_core::auth::IssuedToken;
 use modelyard_core::datasets;
 use modelyard_core::{Listed, Page};
 
+use crate::Records;
 use crate::signed_in::SignedIn;
 
 use crate::{
@@ -217,14 +218,11 @@ impl Session {
         self.yard.inner.models.delete(self.owner().await?, id).await
     }
 
-    /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call). Every
+    /// Predicts rows given as [`Records`], objects keyed by column name (at most 10,000 per call;
+    /// read them from JSON, or make them `From` a `Vec` of `serde_json` maps). Every
     /// feature needs a value: a missing one is a `Validation` error naming it (see
     /// [`Session::predict_with`] to impute them).
-    pub async fn predict(
-        &self,
-        model: ModelId,
-        rows: &[serde_json::Map<String, serde_json::Value>],
-    ) -> Result<Vec<Prediction>> {
+    pub async fn predict(&self, model: ModelId, rows: &Records) -> Result<Vec<Prediction>> {
         self.predict_with(model, rows, PredictOptions::default()).await
     }
 
@@ -233,7 +231,7 @@ impl Session {
     pub async fn predict_with(
         &self,
         model: ModelId,
-        rows: &[serde_json::Map<String, serde_json::Value>],
+        rows: &Records,
         options: PredictOptions,
     ) -> Result<Vec<Prediction>> {
         self.yard.inner.models.predict(self.owner().await?, model, rows, options).await

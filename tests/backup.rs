@@ -9,16 +9,17 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use modelyard::{Modelyard, RunStatus, Session, TrainParams};
-use serde_json::{Map, Value, json};
+use modelyard::{Modelyard, Records, RunStatus, Session, TrainParams};
+use serde_json::{Value, json};
 use support::{StepTrainer, iris_model, user};
 
 const PASSWORD: &str = "a long enough passphrase";
 
-fn row() -> Vec<Map<String, Value>> {
-    let row =
-        json!({"sepal_length": 6.3, "sepal_width": 2.5, "petal_length": 5.0, "petal_width": 1.9});
-    vec![row.as_object().unwrap().clone()]
+fn row() -> Records {
+    serde_json::from_value(
+        json!([{"sepal_length": 6.3, "sepal_width": 2.5, "petal_length": 5.0, "petal_width": 1.9}]),
+    )
+    .unwrap()
 }
 
 /// Everything a user sees of their workspace, as JSON: what must come back unchanged.

@@ -80,7 +80,7 @@ fn a_plain_program_trains_iris_end_to_end() {
     .into_iter()
     .map(|row| row.as_object().unwrap().clone())
     .collect();
-    assert_eq!(ada.predict(model.id, &rows).unwrap().len(), 3);
+    assert_eq!(ada.predict(model.id, &rows.into()).unwrap().len(), 3);
     let evaluation = ada.evaluate(model.id, iris.id).unwrap();
     assert!(evaluation.metrics["accuracy"] > 0.8, "{:?}", evaluation.metrics);
     assert_eq!(ada.model_archive(model.id).unwrap().files.len(), 2);

@@ -52,7 +52,7 @@ async fn another_users_records_are_not_found_by_any_operation() {
     not_found(bob.model_files(model.id).await, "artifact");
     not_found(bob.model_archive(model.id).await, "archive");
     not_found(bob.predict_csv(model.id, b"sepal_length\n1\n").await, "predict csv");
-    not_found(bob.predict(model.id, &[serde_json::Map::new()]).await, "predict");
+    not_found(bob.predict(model.id, &vec![serde_json::Map::new()].into()).await, "predict");
     not_found(bob.evaluate(model.id, bobs_dataset.id).await, "evaluate with B's dataset");
     not_found(ada.evaluate(model.id, bobs_dataset.id).await, "evaluate on B's dataset");
     not_found(bob.delete_model(model.id).await, "delete model");

@@ -12,8 +12,8 @@ use modelyard::core::{
     CancelToken, Checkpoint, Predictor, Result, Trainer, TrainingInput, TrainingObserver,
     TrainingOutcome,
 };
-use modelyard::{Error, Modelyard, RunStatus, Session, TrainParams};
-use serde_json::{Map, Value, json};
+use modelyard::{Error, Modelyard, Records, RunStatus, Session, TrainParams};
+use serde_json::json;
 use support::{StepTrainer, iris_model, user};
 
 /// [`StepTrainer`], counting how often a trained artifact is loaded.
@@ -48,10 +48,11 @@ async fn open(loaded_models_bytes: u64) -> (Modelyard, Arc<CountingTrainer>, tem
     (Modelyard::open(config).await.unwrap(), trainer, dir)
 }
 
-fn row() -> Vec<Map<String, Value>> {
-    let row =
-        json!({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2});
-    vec![row.as_object().unwrap().clone()]
+fn row() -> Records {
+    serde_json::from_value(
+        json!([{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]),
+    )
+    .unwrap()
 }
 
 async fn train(session: &Session, model: modelyard::ModelId) {

@@ -40,7 +40,8 @@ async fn a_run_records_every_epoch_saves_its_model_and_notifies() {
     assert_eq!(archive.unpack().unwrap(), files);
     assert_eq!(archive.files.len(), files.len());
     let row = serde_json::json!({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2});
-    let predictions = ada.predict(model.id, &[row.as_object().unwrap().clone()]).await.unwrap();
+    let predictions =
+        ada.predict(model.id, &vec![row.as_object().unwrap().clone()].into()).await.unwrap();
     assert_eq!(predictions.len(), 1);
 
     let notes = support::notifications_soon(&ada).await;

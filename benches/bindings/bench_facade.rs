@@ -146,7 +146,7 @@ fn predict(csv: &str, calls: usize, warmup: usize) -> Result<Value> {
     let params = TrainParams { epochs: 30, ..TrainParams::default() };
     completed(session.train(model.id, params)?.wait()?)?;
 
-    let rows = vec![first_row(csv, "species")?];
+    let rows = modelyard::Records::from(vec![first_row(csv, "species")?]);
     for _ in 0..warmup {
         session.predict(model.id, &rows)?;
     }

@@ -75,7 +75,7 @@ pub fn parse_json<'env>(env: &'env Env, text: String) -> napi::Result<Unknown<'e
 }
 
 /// `predict(modelId, rows)`: an array of objects keyed by column name, as JSON text.
-pub fn rows(json: &str) -> modelyard::Result<Vec<Map<String, Value>>> {
+pub fn rows(json: &str) -> modelyard::Result<modelyard::Records> {
     modelyard::json::field_from_slice("rows", json.as_bytes())
 }
 

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use modelyard::{ConfigSpec, LayerSpec, ModelRequest, Optimizer, Task, TrainParams, Upload};
+use modelyard::{
+    ConfigSpec, LayerSpec, ModelRequest, Optimizer, Records, Task, TrainParams, Upload,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::{Map, Value};
@@ -149,7 +151,7 @@ impl TrainArgs<'_, '_> {
 /// Rows to predict, as given: records, or a 2-D array whose columns are the model's features
 /// in order (named once the model is known).
 pub enum Rows {
-    Records(Vec<Map<String, Value>>),
+    Records(Records),
     Matrix(Vec<Vec<Value>>),
 }
 
@@ -194,29 +196,11 @@ impl Rows {
     }
 
     /// The rows as records; `features` names a matrix's columns.
-    pub fn into_records(self, features: &[String]) -> modelyard::Result<Vec<Map<String, Value>>> {
-        let matrix = match self {
-            Self::Records(records) => return Ok(records),
-            Self::Matrix(matrix) => matrix,
-        };
-        matrix
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| {
-                if row.len() != features.len() {
-                    return Err(modelyard::Error::validation(
-                        "rows",
-                        format!(
-                            "row {i} has {} values; the model reads {} features {:?}",
-                            row.len(),
-                            features.len(),
-                            features
-                        ),
-                    ));
-                }
-                Ok(features.iter().cloned().zip(row).collect())
-            })
-            .collect()
+    pub fn into_records(self, features: &[String]) -> modelyard::Result<Records> {
+        match self {
+            Self::Records(records) => Ok(records),
+            Self::Matrix(matrix) => Records::from_matrix(features, &matrix),
+        }
     }
 }
 

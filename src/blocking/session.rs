@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::{NotificationEvents, OpenYard, Run};
+use crate::Records;
 use crate::{
     Dataset, DatasetId, Evaluation, ListOptions, ListPage, Model, ModelArchive, ModelFile, ModelId,
     ModelRequest, ModelSummary, Notification, NotificationId, PredictOptions, Prediction, Preview,
@@ -196,13 +197,9 @@ impl Session {
         self.open.block_on(self.session.models_page(limit, after))
     }
 
-    /// Predicts rows given as JSON objects keyed by column name (at most 10,000 per call); a
+    /// Predicts rows given as [`Records`], objects keyed by column name (at most 10,000 per call); a
     /// missing feature value is refused, naming it.
-    pub fn predict(
-        &self,
-        model: ModelId,
-        rows: &[serde_json::Map<String, serde_json::Value>],
-    ) -> Result<Vec<Prediction>> {
+    pub fn predict(&self, model: ModelId, rows: &Records) -> Result<Vec<Prediction>> {
         self.open.block_on(self.session.predict(model, rows))
     }
 
@@ -210,7 +207,7 @@ impl Session {
     pub fn predict_with(
         &self,
         model: ModelId,
-        rows: &[serde_json::Map<String, serde_json::Value>],
+        rows: &Records,
         options: PredictOptions,
     ) -> Result<Vec<Prediction>> {
         self.open.block_on(self.session.predict_with(model, rows, options))

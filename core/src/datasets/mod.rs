@@ -21,6 +21,7 @@ mod export;
 mod ingest;
 mod names;
 mod preview;
+mod records;
 mod rows;
 mod schema;
 mod sniff;
@@ -35,9 +36,10 @@ pub use names::{
     DEFAULT_FILENAME, MAX_FILENAME_CHARS, MAX_NAME_CHARS, default_dataset_name, download_filename,
     sanitize_filename, validate_dataset_name,
 };
+pub use records::Records;
 pub use rows::MAX_COLUMN_NAME_CHARS;
 pub use schema::{check_and_infer, infer_schema};
-pub use table::{parse_table, parse_table_columns, refuse_missing, table_from_rows};
+pub use table::{parse_table, parse_table_columns, refuse_missing, table_from_records};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

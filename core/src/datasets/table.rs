@@ -1,18 +1,17 @@
 //! Typed tables from CSV (stored datasets, CSV bodies for prediction and evaluation) and from
-//! JSON rows (prediction requests), read with a dataset's schema.
+//! records (prediction requests), read with a dataset's schema.
 //!
 //! Numeric columns (kind `Numeric`, or `Constant` with numeric stats) become
 //! [`ColumnValues::Numeric`]; all others [`ColumnValues::Text`] holding trimmed values as
 //! dictionary codes. Missing cells are unset in the validity bitmaps of both, by the same rules
 //! as inference.
 
-use std::collections::{HashMap, HashSet};
-
-use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 use super::cell::{Cell, classify, excerpt, is_missing};
 use super::config::CsvLimits;
 use super::ingest::decode_text;
+use super::records::{Item, Records};
 use super::rows::{CheckedRows, RowAt, column_label};
 use super::sniff::sniff_delimiter;
 use crate::{
@@ -133,17 +132,17 @@ pub(crate) fn read_table(
     Ok(table(&selected.iter().map(|(_, c)| *c).collect::<Vec<_>>(), builders, row_count))
 }
 
-/// Builds a table of `columns` from JSON objects keyed by column name.
+/// Builds a table of `columns` from records (JSON objects keyed by column name).
 ///
 /// A missing key, `null` or a missing marker (`""`, `"NaN"`, `"NA"`...) is a missing value, which
 /// is refused unless `allow_missing` (the model then imputes it as it learned to): a prediction
-/// must not silently answer for values the caller forgot. Numeric columns take numbers or numeric strings;
-/// the others take strings, numbers or booleans. A key that is no column of the schema is
-/// refused so typos surface; schema columns outside `columns` (a target, say) are ignored.
+/// must not silently answer for values the caller forgot. Numeric columns take numbers or numeric
+/// strings; the others take strings, numbers or booleans. A key that is no column of the schema
+/// is refused so typos surface; schema columns outside `columns` (a target, say) are ignored.
 /// Errors are `Validation` on `rows[i].column`, `i` counting from 0; a name in `columns` that
 /// is not in the schema is a `Validation` error on `columns`.
-pub fn table_from_rows(
-    rows: &[Map<String, Value>],
+pub fn table_from_records(
+    records: &Records,
     schema: &DatasetSchema,
     columns: &[String],
     allow_missing: bool,
@@ -152,57 +151,82 @@ pub fn table_from_rows(
         columns.iter().map(|name| schema_column(schema, name, "columns")).collect::<Result<_>>()?;
     let mut builders: Vec<ValuesBuilder> = selected
         .iter()
-        .map(|c| ValuesBuilder::for_column(c, Layout { rows: rows.len(), narrow: false }))
+        .map(|c| ValuesBuilder::for_column(c, Layout { rows: records.len(), narrow: false }))
         .collect();
-    // One pass over each row's keys, each looked up once in maps with a fast hash (not
-    // `schema.column`, nor the row's own map: wide schemas times many rows add up), puts every
-    // feature's value in its slot; a key that is no column at all is refused before any value
-    // of its row is read.
-    type Fast = foldhash::fast::FixedState;
-    let known: HashSet<&str, Fast> = schema.columns.iter().map(|c| c.name.as_str()).collect();
-    let mut slot_of: HashMap<&str, usize, Fast> = HashMap::default();
-    for (slot, column) in selected.iter().enumerate() {
-        slot_of.entry(column.name.as_str()).or_insert(slot);
-    }
-    let mut slots: Vec<Option<&Value>> = vec![None; selected.len()];
-    for (i, row) in rows.iter().enumerate() {
+    // Each distinct key is looked up once: the slot of the feature it gives a value for, a
+    // column of no interest here, or no column at all (refused before any value of the first
+    // row holding it is read). A feature listed twice reads the one value from its first slot.
+    let mut first_slot: HashMap<&str, usize, foldhash::fast::FixedState> = HashMap::default();
+    let slot_of: Vec<usize> = selected
+        .iter()
+        .enumerate()
+        .map(|(slot, column)| *first_slot.entry(column.name.as_str()).or_insert(slot))
+        .collect();
+    let keys: Vec<Key> = records
+        .keys()
+        .iter()
+        .map(|key| match first_slot.get(&**key) {
+            Some(&slot) => Key::Feature(slot),
+            None if schema.column(key).is_some() => Key::Ignored,
+            None => Key::Unknown,
+        })
+        .collect();
+    let mut slots: Vec<Option<&Item>> = vec![None; selected.len()];
+    for (i, row) in records.rows().enumerate() {
         slots.fill(None);
-        for (key, value) in row {
-            match slot_of.get(key.as_str()) {
-                Some(&slot) => slots[slot] = Some(value),
-                None if known.contains(key.as_str()) => {}
-                None => {
+        for (key, item) in row {
+            match keys[*key] {
+                Key::Feature(slot) => slots[slot] = Some(item),
+                Key::Ignored => {}
+                Key::Unknown => {
                     return Err(Error::validation(
-                        format!("rows[{i}].{key}"),
+                        format!("rows[{i}].{}", records.keys()[*key]),
                         "no such column in the dataset",
                     ));
                 }
             }
         }
-        for (column, values) in selected.iter().zip(builders.iter_mut()) {
-            let field = || format!("rows[{i}].{}", column.name);
-            // A feature listed twice reads the one value from the first slot.
-            let value = match slots[slot_of[column.name.as_str()]] {
-                Some(value) => value,
-                None if allow_missing => &Value::Null,
-                None => return Err(absent_features(i, row, &selected)),
+        for ((column, values), slot) in selected.iter().zip(builders.iter_mut()).zip(&slot_of) {
+            let item = match slots[*slot] {
+                Some(item) => item,
+                None if allow_missing => &Item::Null,
+                None => return Err(absent_features(i, &slots, &slot_of, &selected)),
             };
-            values.push_json(value).map_err(|message| Error::validation(field(), message))?;
+            let field = || format!("rows[{i}].{}", column.name);
+            values
+                .push_item(item, records)
+                .map_err(|message| Error::validation(field(), message))?;
             if !allow_missing && values.0.is_missing(i) {
                 return Err(Error::validation(field(), NO_VALUE));
             }
         }
     }
-    Ok(table(&selected, builders, rows.len() as u64))
+    Ok(table(&selected, builders, records.len() as u64))
 }
 
-/// The error for row `i`, which lacks some of the `selected` features: every absent one.
-fn absent_features(i: usize, row: &Map<String, Value>, selected: &[&ColumnSchema]) -> Error {
+/// What a record's key is to the table being built.
+#[derive(Clone, Copy)]
+enum Key {
+    /// The value of the feature in this slot.
+    Feature(usize),
+    /// A column of the schema the table does not hold (the target, say).
+    Ignored,
+    /// No column of the schema.
+    Unknown,
+}
+
+/// The error for row `i`, whose `slots` lack some of the `selected` features: every absent one.
+fn absent_features(
+    i: usize,
+    slots: &[Option<&Item>],
+    slot_of: &[usize],
+    selected: &[&ColumnSchema],
+) -> Error {
     let absent: Vec<String> = selected
         .iter()
-        .map(|c| c.name.as_str())
-        .filter(|name| !row.contains_key(*name))
-        .map(|name| format!("\"{}\"", excerpt(name)))
+        .zip(slot_of)
+        .filter(|(_, slot)| slots[**slot].is_none())
+        .map(|(column, _)| format!("\"{}\"", excerpt(&column.name)))
         .collect();
     Error::validation(
         format!("rows[{i}]"),
@@ -289,47 +313,49 @@ impl ValuesBuilder {
         Ok(())
     }
 
-    fn push_json(&mut self, value: &Value) -> std::result::Result<(), String> {
-        match (&mut self.0, value) {
-            (ColumnValues::Numeric(values), Value::Null) => values.push(None),
-            (ColumnValues::Numeric(values), Value::Number(n)) => {
+    fn push_item(&mut self, item: &Item, records: &Records) -> std::result::Result<(), String> {
+        match (&mut self.0, item) {
+            (ColumnValues::Numeric(values), Item::Null) => values.push(None),
+            (ColumnValues::Numeric(values), Item::Number(n)) => {
                 values.push(Some(n.as_f64().filter(|x| x.is_finite()).ok_or("non-finite number")?));
             }
-            (ColumnValues::Numeric(values), Value::String(s)) => match classify(s) {
-                Cell::Missing => values.push(None),
-                Cell::Number(x) => values.push(Some(x)),
-                Cell::NonFinite => return Err("non-finite number".into()),
-                Cell::Text(text) => {
-                    return Err(format!("expected a number, got \"{}\"", excerpt(text)));
+            (ColumnValues::Numeric(values), Item::Text(start, end)) => {
+                match classify(records.text(*start, *end)) {
+                    Cell::Missing => values.push(None),
+                    Cell::Number(x) => values.push(Some(x)),
+                    Cell::NonFinite => return Err("non-finite number".into()),
+                    Cell::Text(text) => {
+                        return Err(format!("expected a number, got \"{}\"", excerpt(text)));
+                    }
                 }
-            },
-            (ColumnValues::Numeric(_), other) => {
-                return Err(format!("expected a number, got {}", json_type(other)));
             }
-            (ColumnValues::Text(values), Value::Null) => values.push(None),
-            (ColumnValues::Text(values), Value::String(s)) => {
-                let s = s.trim();
+            (ColumnValues::Numeric(_), other) => {
+                return Err(format!("expected a number, got {}", item_type(other)));
+            }
+            (ColumnValues::Text(values), Item::Null) => values.push(None),
+            (ColumnValues::Text(values), Item::Text(start, end)) => {
+                let s = records.text(*start, *end).trim();
                 values.push((!is_missing(s)).then_some(s));
             }
-            (ColumnValues::Text(values), Value::Number(n)) => values.push(Some(&n.to_string())),
-            (ColumnValues::Text(values), Value::Bool(b)) => {
+            (ColumnValues::Text(values), Item::Number(n)) => values.push(Some(&n.to_string())),
+            (ColumnValues::Text(values), Item::Bool(b)) => {
                 values.push(Some(if *b { "true" } else { "false" }));
             }
             (ColumnValues::Text(_), other) => {
-                return Err(format!("expected a string or a number, got {}", json_type(other)));
+                return Err(format!("expected a string or a number, got {}", item_type(other)));
             }
         }
         Ok(())
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+fn item_type(item: &Item) -> &'static str {
+    match item {
+        Item::Null => "null",
+        Item::Bool(_) => "a boolean",
+        Item::Number(_) => "a number",
+        Item::Text(..) => "a string",
+        Item::Array => "an array",
+        Item::Object => "an object",
     }
 }

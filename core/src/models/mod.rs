@@ -16,6 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::future::try_join_all;
 
+use crate::datasets::Records;
 use crate::{
     DatasetId, Error, Evaluation, Listed, Model, ModelId, ModelSummary, ModelVersion, Page,
     Prediction, Predictor, Result, Stores, Trainer, UserId, datasets, now,
@@ -138,12 +139,12 @@ impl ModelService {
         self.files(&model.latest_version.ok_or_else(not_trained)?).await
     }
 
-    /// Predicts rows given as JSON objects keyed by column name.
+    /// Predicts rows given as records (JSON objects keyed by column name).
     pub async fn predict(
         &self,
         owner: UserId,
         id: ModelId,
-        rows: &[serde_json::Map<String, serde_json::Value>],
+        rows: &Records,
         options: PredictOptions,
     ) -> Result<Vec<Prediction>> {
         if rows.is_empty() {
@@ -157,7 +158,7 @@ impl ModelService {
         }
         let model = self.trained(owner, id).await?;
         let dataset = self.stores.datasets.get(owner, model.dataset_id).await?;
-        let table = datasets::table_from_rows(
+        let table = datasets::table_from_records(
             rows,
             &dataset.schema,
             &model.features,

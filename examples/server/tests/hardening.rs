@@ -237,6 +237,13 @@ async fn h13_predict_refuses_missing_and_unknown_columns_unless_told_to_impute()
             "rows[0].petal_colour",
             "no such column",
         ),
+        (json!({ "rows": [5] }), "rows[0]", "expected an object keyed by column name"),
+        (json!({ "rows": { "a": 1 } }), "rows", "expected an array of objects"),
+        (
+            json!({ "rows": [with("sepal_width", json!([1.5]))] }),
+            "rows[0].sepal_width",
+            "expected a number, got an array",
+        ),
         (
             json!({ "rows": [with("sepal_width", json!("inf"))], "allowMissing": true }),
             "rows[0].sepal_width",

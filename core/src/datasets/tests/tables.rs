@@ -1,8 +1,8 @@
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::file_error;
 use crate::datasets::{
-    infer_schema, parse_table, parse_table_columns, refuse_missing, table_from_rows,
+    Records, infer_schema, parse_table, parse_table_columns, refuse_missing, table_from_records,
 };
 use crate::{ColumnValues, DatasetSchema};
 
@@ -10,7 +10,7 @@ fn schema() -> DatasetSchema {
     infer_schema(b"petal_length,color,species\n1.5,red,a\n2.5,blue,b\n,NA,a\n").unwrap().0
 }
 
-fn rows(value: Value) -> Vec<Map<String, Value>> {
+fn rows(value: Value) -> Records {
     serde_json::from_value(value).unwrap()
 }
 
@@ -61,7 +61,7 @@ fn json_rows_take_numbers_numeric_strings_and_allowed_nulls() {
         {"species": "a", "color": " NA "},
     ]));
     let columns = ["petal_length".to_owned(), "color".to_owned()];
-    let table = table_from_rows(&rows, &schema(), &columns, true).unwrap();
+    let table = table_from_records(&rows, &schema(), &columns, true).unwrap();
     assert_eq!(table.rows, 4);
     assert_eq!(
         table.columns[0].values,
@@ -76,7 +76,7 @@ fn json_rows_take_numbers_numeric_strings_and_allowed_nulls() {
 #[test]
 fn json_errors_name_the_row_and_column() {
     let columns = ["petal_length".to_owned()];
-    let err = table_from_rows(
+    let err = table_from_records(
         &rows(json!([{}, {}, {}, {"petal_length": "long"}])),
         &schema(),
         &columns,
@@ -84,21 +84,23 @@ fn json_errors_name_the_row_and_column() {
     )
     .unwrap_err();
     assert_eq!(err.field(), Some("rows[3].petal_length"));
-    let err = table_from_rows(&rows(json!([{"petal_length": [1]}])), &schema(), &columns, true)
+    let err = table_from_records(&rows(json!([{"petal_length": [1]}])), &schema(), &columns, true)
         .unwrap_err();
     assert_eq!(err.field(), Some("rows[0].petal_length"));
-    let err = table_from_rows(&rows(json!([{"petal_length": "-inf"}])), &schema(), &columns, true)
-        .unwrap_err();
+    let err =
+        table_from_records(&rows(json!([{"petal_length": "-inf"}])), &schema(), &columns, true)
+            .unwrap_err();
     assert!(err.to_string().contains("non-finite"));
 }
 
 #[test]
 fn unknown_json_keys_are_refused_so_typos_surface() {
     let columns = ["petal_length".to_owned()];
-    let err = table_from_rows(&rows(json!([{"petal_lenght": 1}])), &schema(), &columns, true)
+    let err = table_from_records(&rows(json!([{"petal_lenght": 1}])), &schema(), &columns, true)
         .unwrap_err();
     assert_eq!(err.field(), Some("rows[0].petal_lenght"));
-    let err = table_from_rows(&[], &schema(), &["nope".to_owned()], true).unwrap_err();
+    let err =
+        table_from_records(&Records::new(), &schema(), &["nope".to_owned()], true).unwrap_err();
     assert_eq!(err.field(), Some("columns"));
 }
 
@@ -106,7 +108,7 @@ fn unknown_json_keys_are_refused_so_typos_surface() {
 fn missing_values_are_refused_unless_allowed_naming_them() {
     let columns = ["petal_length".to_owned(), "color".to_owned()];
     let strict =
-        |value: serde_json::Value| table_from_rows(&rows(value), &schema(), &columns, false);
+        |value: serde_json::Value| table_from_records(&rows(value), &schema(), &columns, false);
     assert!(strict(json!([{"petal_length": 1.5, "color": "red"}])).is_ok());
 
     // Absent columns: named together, on the row.
@@ -122,7 +124,8 @@ fn missing_values_are_refused_unless_allowed_naming_them() {
         assert_eq!(err.field(), Some("rows[0].color"), "{value}: {err}");
     }
     // Non-finite numbers are refused even when missing values are allowed.
-    let err = table_from_rows(&rows(json!([{"petal_length": "inf"}])), &schema(), &columns, true);
+    let err =
+        table_from_records(&rows(json!([{"petal_length": "inf"}])), &schema(), &columns, true);
     assert!(err.unwrap_err().to_string().contains("non-finite"));
 }
 

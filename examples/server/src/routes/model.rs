@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use modelyard::{
-    Evaluation, Model, ModelId, ModelRequest, ModelSummary, PredictOptions, Prediction,
+    Evaluation, Model, ModelId, ModelRequest, ModelSummary, PredictOptions, Prediction, Records,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -43,7 +43,7 @@ pub struct SummaryBody {
 pub struct PredictBody {
     /// Rows as objects keyed by column name.
     #[schema(value_type = Vec<Object>)]
-    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    pub rows: Records,
     /// Impute missing feature values (absent keys, `null`, `""`, `"NaN"`) as the model learned
     /// in training instead of refusing them (default false).
     #[serde(default)]
