@@ -63,10 +63,11 @@ impl<R: io::Read> CheckedRows<R> {
             .from_reader(text);
         let mut rows =
             Self { reader, header: Vec::new(), record: csv::StringRecord::new(), limits, rows: 0 };
-        if !rows.read_record(true)? {
+        let mut header = csv::StringRecord::new();
+        if !rows.read_record_into(&mut header, true)? {
             return Err(Error::validation("file", "the file is empty"));
         }
-        rows.header = check_header(&rows.record, &limits)?;
+        rows.header = check_header(&header, &limits)?;
         Ok(rows)
     }
 
@@ -82,46 +83,54 @@ impl<R: io::Read> CheckedRows<R> {
 
     /// The next data row with its position; `None` after the last. Cells are as written.
     pub(crate) fn next_row(&mut self) -> Result<Option<(RowAt, &csv::StringRecord)>> {
+        let mut record = std::mem::take(&mut self.record);
+        let read = self.read_row(&mut record);
+        self.record = record;
+        Ok(read?.map(|at| (at, &self.record)))
+    }
+
+    /// As [`CheckedRows::next_row`], into `record` (a caller's buffer, reused from row to row:
+    /// rows kept for a while are read where they are kept, not copied there).
+    pub(crate) fn read_row(&mut self, record: &mut csv::StringRecord) -> Result<Option<RowAt>> {
         // In a one-column file a blank line is a missing value, not a line to skip.
-        if !self.read_record(self.header.len() > 1)? {
+        if !self.read_record_into(record, self.header.len() > 1)? {
             return Ok(None);
         }
         self.rows += 1;
-        let at =
-            RowAt { row: self.rows, line: self.record.position().map_or(0, csv::Position::line) };
+        let at = RowAt { row: self.rows, line: record.position().map_or(0, csv::Position::line) };
         if let Some(max) = self.limits.max_rows.filter(|max| self.rows > *max) {
             return Err(Error::validation("file", format!("the file has more than {max} rows")));
         }
-        if self.record.len() != self.header.len() {
+        if record.len() != self.header.len() {
             return Err(Error::validation(
                 "file",
-                format!(
-                    "{at} has {} fields, the header has {}",
-                    self.record.len(),
-                    self.header.len()
-                ),
+                format!("{at} has {} fields, the header has {}", record.len(), self.header.len()),
             ));
         }
         let max = self.limits.max_field_bytes;
-        if let Some(index) = self.record.iter().position(|field| field.len() > max) {
+        if let Some(index) = record.iter().position(|field| field.len() > max) {
             return Err(Error::validation(
                 "file",
                 format!(
                     "{at}, column {}: the value is {} bytes long, at most {max} are allowed",
                     column_label(&self.header, index),
-                    self.record[index].len(),
+                    record[index].len(),
                 ),
             ));
         }
-        Ok(Some((at, &self.record)))
+        Ok(Some(at))
     }
 
-    /// Reads the next record, skipping whitespace-only lines if asked (the CSV reader itself
-    /// skips empty ones).
-    fn read_record(&mut self, skip_blank: bool) -> Result<bool> {
+    /// Reads the next record into `record`, skipping whitespace-only lines if asked (the CSV
+    /// reader itself skips empty ones).
+    fn read_record_into(
+        &mut self,
+        record: &mut csv::StringRecord,
+        skip_blank: bool,
+    ) -> Result<bool> {
         loop {
-            let more = self.reader.read_record(&mut self.record).map_err(unreadable)?;
-            if !more || !skip_blank || !is_blank(self.record.as_byte_record()) {
+            let more = self.reader.read_record(record).map_err(unreadable)?;
+            if !more || !skip_blank || !is_blank(record.as_byte_record()) {
                 return Ok(more);
             }
         }
