@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 /// `SOAK_SECONDS` (30), `SOAK_EPOCHS` (3 per run), `SOAK_MAX_RSS_GROWTH` (unset: reported only).
 /// Where: `SOAK_ONLY` (`sled` or `mongo`; unset: both), `SOAK_MONGO_URL` (a MongoDB-protocol
 /// server of the caller's, such as FerretDB on PostgreSQL, instead of a FerretDB on SQLite
-/// started here).
+/// started here), `SOAK_SLED_CACHE_MB` (sled's page cache; unset: the store's default).
 #[derive(Debug, Clone)]
 struct Settings {
     users: usize,
@@ -40,6 +40,8 @@ struct Settings {
     max_rss_growth: Option<f64>,
     only: Option<String>,
     mongo_url: Option<String>,
+    /// `?cache_mb=N` for the sled store's URL, or nothing.
+    sled_options: String,
 }
 
 impl Settings {
@@ -59,6 +61,10 @@ impl Settings {
                 assert!(only == "sled" || only == "mongo", "SOAK_ONLY={only}: sled or mongo");
             }),
             mongo_url: std::env::var("SOAK_MONGO_URL").ok().filter(|url| !url.is_empty()),
+            sled_options: std::env::var("SOAK_SLED_CACHE_MB")
+                .ok()
+                .map(|mb| format!("?cache_mb={mb}"))
+                .unwrap_or_default(),
         }
     }
 }
@@ -71,7 +77,11 @@ async fn soak_on_sled_then_on_ferretdb_and_redis() {
         let sled = Server::start(Launch {
             name: "soak-sled",
             role: "all",
-            store: format!("sled://{}", dir.path().join("store").display()),
+            store: format!(
+                "sled://{}{}",
+                dir.path().join("store").display(),
+                settings.sled_options
+            ),
             cache: "memory".into(),
             lease_secs: 30.0,
             blobs: None,
