@@ -281,7 +281,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         let previous = records.last_row_start();
         let mut position = 0;
         while let Some(key) = map.next_key_seed(KeySeed { records, guess: previous + position })? {
-            let item = map.next_value_seed(ItemSeed(&mut records.text))?;
+            let item = map.next_value_seed(ItemSeed(records))?;
             records.cells.push((key, item));
             position += 1;
         }
@@ -316,8 +316,8 @@ impl Visitor<'_> for KeySeed<'_> {
     }
 }
 
-/// Reads a value, its text (if a string) into the shared buffer.
-struct ItemSeed<'a>(&'a mut String);
+/// Reads a value, its text (if a string) into the records' shared buffer.
+struct ItemSeed<'a>(&'a mut Records);
 
 impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
     type Value = Item;
@@ -351,9 +351,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Item, E> {
-        let start = self.0.len();
-        self.0.push_str(s);
-        Ok(Item::Text(start, self.0.len()))
+        Ok(self.0.push_text(s))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
