@@ -21,7 +21,7 @@ use super::DatasetConfig;
 use super::cell::{Cell, classify, trim};
 use super::config::CsvLimits;
 use super::ingest::TextReader;
-use super::rows::{CheckedRows, RowAt, column_label};
+use super::rows::{CheckedRows, Row, RowAt, column_label};
 use super::sniff::{SAMPLE_BYTES, sniff_delimiter};
 use crate::{
     CATEGORY_LIMIT, CategoryCount, ColumnKind, ColumnSchema, ColumnStats, DatasetSchema, Error,
@@ -123,10 +123,11 @@ fn add_all_rows<R: Read + Send>(
 /// Rows read before their cells are added to the statistics.
 const BATCH_ROWS: usize = 128;
 
-/// Rows read from a file, with their positions; the records are reused from batch to batch.
+/// Rows read from a file, with their positions; each row is read straight into its record, and
+/// the records are reused from batch to batch.
 #[derive(Default)]
 struct Batch {
-    rows: Vec<(RowAt, csv::StringRecord)>,
+    rows: Vec<(RowAt, Row)>,
     len: usize,
 }
 
@@ -135,20 +136,18 @@ impl Batch {
     fn fill<R: Read>(&mut self, source: &mut CheckedRows<R>) -> Result<()> {
         self.len = 0;
         while self.len < BATCH_ROWS {
-            let Some((at, record)) = source.next_row()? else { break };
-            match self.rows.get_mut(self.len) {
-                Some(row) => {
-                    row.0 = at;
-                    row.1.clone_from(record);
-                }
-                None => self.rows.push((at, record.clone())),
+            if self.rows.len() == self.len {
+                self.rows.push((RowAt { row: 0, line: 0 }, Row::default()));
             }
+            let (at, record) = &mut self.rows[self.len];
+            let Some(read) = source.read_row(record)? else { break };
+            *at = read;
             self.len += 1;
         }
         Ok(())
     }
 
-    fn rows(&self) -> &[(RowAt, csv::StringRecord)] {
+    fn rows(&self) -> &[(RowAt, Row)] {
         &self.rows[..self.len]
     }
 }
@@ -185,7 +184,7 @@ impl Split {
 }
 
 /// Adds `rows` to the statistics of `columns`, the columns of the file from `first` on.
-fn add_rows(columns: &mut [ColumnStatsBuilder], first: usize, rows: &[(RowAt, csv::StringRecord)]) {
+fn add_rows(columns: &mut [ColumnStatsBuilder], first: usize, rows: &[(RowAt, Row)]) {
     for (at, record) in rows {
         for (index, column) in (first..).zip(columns.iter_mut()) {
             column.add(record.get(index).unwrap_or_default(), *at);
