@@ -215,7 +215,7 @@ const BINARY_MAGIC: &[(&[u8], &str)] = &[
     (b"\xfe\xff", "UTF-16 text (save the file as UTF-8)"),
 ];
 
-const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+pub(crate) const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Bytes the signature check waits for before deciding (the longest signature).
 const SIGNATURE_BYTES: usize = 16;

@@ -10,7 +10,7 @@ use std::io;
 
 use super::cell::excerpt;
 use super::config::CsvLimits;
-use super::ingest::refusal;
+use super::ingest::{UTF8_BOM, refusal};
 use crate::{Error, Result};
 
 /// The longest column name accepted, in characters.
@@ -150,8 +150,6 @@ enum Line {
     /// The text ended.
     End,
 }
-
-const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 impl<R: io::Read> Lines<R> {
     fn new(source: R) -> Self {
