@@ -136,6 +136,14 @@ mod tests {
         assert_eq!(classify("+7"), Cell::Number(7.0));
     }
 
+    /// The next state of Marsaglia's xorshift generator: test inputs from a fixed seed.
+    fn xorshift(mut state: u64) -> u64 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+
     #[test]
     fn numbers_parse_as_the_standard_library_parses_them() {
         let mut cases: Vec<String> = [
@@ -151,9 +159,7 @@ mod tests {
         .collect();
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            state = xorshift(state);
             let x = f64::from_bits(state);
             if x.is_finite() {
                 cases.push(x.to_string());
@@ -207,9 +213,7 @@ mod tests {
         .collect();
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            state = xorshift(state);
             let length = 1 + (state % 18) as usize;
             let mut case: String =
                 (0..length).map(|i| char::from(b'0' + ((state >> (i * 3)) % 10) as u8)).collect();
