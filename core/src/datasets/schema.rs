@@ -15,7 +15,6 @@
 use std::hash::BuildHasher;
 use std::io::{self, Read};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use super::DatasetConfig;
 use super::cell::{Cell, classify, trim};
@@ -61,9 +60,7 @@ pub(crate) fn profile(
     )?;
     let mut columns: Vec<ColumnStatsBuilder> =
         rows.header().iter().map(|_| ColumnStatsBuilder::default()).collect();
-    // Two threads: one reads the next batch of rows and adds the first `split.at` columns of
-    // the current one, the other adds the rest; `split` moves so both take as long.
-    profiling_threads().install(|| add_all_rows(&mut rows, &mut columns))?;
+    add_all_rows(&mut rows, &mut columns)?;
     let row_count = rows.rows_read();
     if row_count == 0 {
         return Err(Error::validation("file", "the file has a header but no data rows"));
@@ -77,8 +74,9 @@ pub(crate) fn profile(
     Ok((DatasetSchema { delimiter: char::from(delimiter), columns }, row_count))
 }
 
-/// The threads profiles run on: two, shared by every upload of the process (so concurrent
-/// uploads do not each take two more cores), named `modelyard-profile`.
+/// The threads that add rows to the statistics: two, shared by every upload of the process (so
+/// concurrent uploads do not each take two more cores), named `modelyard-profile`. They only
+/// ever add rows already read.
 fn profiling_threads() -> &'static rayon::ThreadPool {
     static THREADS: OnceLock<rayon::ThreadPool> = OnceLock::new();
     THREADS.get_or_init(|| {
@@ -91,6 +89,10 @@ fn profiling_threads() -> &'static rayon::ThreadPool {
 }
 
 /// Reads every row of `rows` and adds it to the statistics of `columns`.
+///
+/// The calling thread (the upload's own) reads the next batch of rows while the shared
+/// profiling threads add the current one, half of the columns each: an upload whose client
+/// stops sending holds its own thread, never the threads every upload shares.
 fn add_all_rows<R: Read + Send>(
     rows: &mut CheckedRows<R>,
     columns: &mut [ColumnStatsBuilder],
@@ -98,23 +100,16 @@ fn add_all_rows<R: Read + Send>(
     let mut current = Batch::default();
     let mut next = Batch::default();
     current.fill(rows)?;
-    let mut split = Split::new(columns.len());
+    let half = columns.len() / 2;
     while !current.rows().is_empty() {
-        let (left, right) = columns.split_at_mut(split.at);
-        let ((read, reading), adding) = rayon::join(
-            || {
-                let started = Instant::now();
-                add_rows(left, 0, current.rows());
-                (next.fill(rows), started.elapsed())
-            },
-            || {
-                let started = Instant::now();
-                add_rows(right, split.at, current.rows());
-                started.elapsed()
-            },
-        );
+        let (left, right) = columns.split_at_mut(half);
+        let batch = current.rows();
+        let read = profiling_threads().in_place_scope(|scope| {
+            scope.spawn(move |_| add_rows(left, 0, batch));
+            scope.spawn(move |_| add_rows(right, half, batch));
+            next.fill(rows)
+        });
         read?;
-        split.balance(reading, adding);
         std::mem::swap(&mut current, &mut next);
     }
     Ok(())
@@ -149,37 +144,6 @@ impl Batch {
 
     fn rows(&self) -> &[(RowAt, Row)] {
         &self.rows[..self.len]
-    }
-}
-
-/// Where the columns are cut between the thread that also reads and the one that only adds.
-struct Split {
-    at: usize,
-    columns: usize,
-}
-
-impl Split {
-    fn new(columns: usize) -> Self {
-        Self { at: columns / 2, columns }
-    }
-
-    /// Moves the cut towards where both threads would take as long, from how long each took.
-    fn balance(&mut self, reading: Duration, adding: Duration) {
-        let others = self.columns - self.at;
-        if others == 0 || self.columns < 2 {
-            self.at = self.columns.saturating_sub(1);
-            return;
-        }
-        let per_column = adding.as_secs_f64() / others as f64;
-        if per_column <= 0.0 {
-            return;
-        }
-        let read = (reading.as_secs_f64() - per_column * self.at as f64).max(0.0);
-        // reading side: read + c x per_column; other side: (columns - c) x per_column.
-        let ideal = (self.columns as f64 * per_column - read) / (2.0 * per_column);
-        let ideal = ideal.clamp(0.0, (self.columns - 1) as f64);
-        // Smoothed: one slow batch (a page fault, another process) barely moves it.
-        self.at = ((self.at as f64 * 3.0 + ideal) / 4.0).round() as usize;
     }
 }
 
@@ -445,4 +409,63 @@ fn numeric_counts(values: &Values) -> Vec<CategoryCount> {
         }
     }
     merged.into_iter().map(|(x, count)| CategoryCount { value: x.to_string(), count }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A file whose first rows arrive and whose rest waits until `more` is dropped.
+    struct Stalled {
+        head: Vec<u8>,
+        more: mpsc::Receiver<()>,
+    }
+
+    impl Read for Stalled {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if !self.head.is_empty() {
+                let n = self.head.len().min(out.len());
+                out[..n].copy_from_slice(&self.head[..n]);
+                self.head.drain(..n);
+                return Ok(n);
+            }
+            let _ = self.more.recv();
+            Ok(0)
+        }
+    }
+
+    /// Uploads share the profiling threads; one whose client stops sending holds its own
+    /// thread only, and the others' profiles go on.
+    #[test]
+    fn stalled_uploads_do_not_hold_up_the_others() {
+        let config = DatasetConfig::default();
+        let mut stalled = Vec::new();
+        let mut releases = Vec::new();
+        for _ in 0..3 {
+            let (release, more) = mpsc::channel::<()>();
+            // Past the delimiter's sample and the reader's buffer: the rows are being profiled.
+            let head = format!("a,b\n{}", "1,2\n".repeat(4 * SAMPLE_BYTES)).into_bytes();
+            let source = Stalled { head, more };
+            let config = config.clone();
+            stalled
+                .push(std::thread::spawn(move || profile(source, &config).map(|(_, rows)| rows)));
+            releases.push(release);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(profile(&b"x,y\n1,2\n"[..], &DatasetConfig::default()));
+        });
+        let other = finished.recv_timeout(Duration::from_secs(20));
+        drop(releases);
+        for upload in stalled {
+            assert_eq!(upload.join().ok().and_then(Result::ok), Some(4 * SAMPLE_BYTES as u64));
+        }
+        let (schema, rows) = other
+            .unwrap_or_else(|_| panic!("an upload waited behind stalled ones"))
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!((schema.columns.len(), rows), (2, 1));
+    }
 }
