@@ -15,6 +15,7 @@
 use std::hash::BuildHasher;
 use std::io::{self, Read};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use super::DatasetConfig;
 use super::cell::{Cell, classify, trim};
@@ -74,9 +75,9 @@ pub(crate) fn profile(
     Ok((DatasetSchema { delimiter: char::from(delimiter), columns }, row_count))
 }
 
-/// The threads that add rows to the statistics: two, shared by every upload of the process (so
-/// concurrent uploads do not each take two more cores), named `modelyard-profile`. They only
-/// ever add rows already read.
+/// The threads that add rows to the statistics beside the uploads' own: two, shared by every
+/// upload of the process (so concurrent uploads do not each take more cores), named
+/// `modelyard-profile`. They only ever add rows already read.
 fn profiling_threads() -> &'static rayon::ThreadPool {
     static THREADS: OnceLock<rayon::ThreadPool> = OnceLock::new();
     THREADS.get_or_init(|| {
@@ -90,9 +91,10 @@ fn profiling_threads() -> &'static rayon::ThreadPool {
 
 /// Reads every row of `rows` and adds it to the statistics of `columns`.
 ///
-/// The calling thread (the upload's own) reads the next batch of rows while the shared
-/// profiling threads add the current one, half of the columns each: an upload whose client
-/// stops sending holds its own thread, never the threads every upload shares.
+/// The calling thread (the upload's own) reads the next batch of rows and adds the first
+/// `split.at` columns of the current one; one of the shared profiling threads adds the rest
+/// meanwhile, and `split` moves so both take as long. An upload whose client stops sending
+/// holds its own thread, never the threads every upload shares.
 fn add_all_rows<R: Read + Send>(
     rows: &mut CheckedRows<R>,
     columns: &mut [ColumnStatsBuilder],
@@ -100,16 +102,26 @@ fn add_all_rows<R: Read + Send>(
     let mut current = Batch::default();
     let mut next = Batch::default();
     current.fill(rows)?;
-    let half = columns.len() / 2;
+    let mut split = Split::new(columns.len());
     while !current.rows().is_empty() {
-        let (left, right) = columns.split_at_mut(half);
+        let (left, right) = columns.split_at_mut(split.at);
         let batch = current.rows();
-        let read = profiling_threads().in_place_scope(|scope| {
-            scope.spawn(move |_| add_rows(left, 0, batch));
-            scope.spawn(move |_| add_rows(right, half, batch));
-            next.fill(rows)
+        let at = split.at;
+        let mut adding = Duration::ZERO;
+        let (read, reading) = profiling_threads().in_place_scope(|scope| {
+            let adding = &mut adding;
+            scope.spawn(move |_| {
+                let started = Instant::now();
+                add_rows(right, at, batch);
+                *adding = started.elapsed();
+            });
+            let started = Instant::now();
+            let read = next.fill(rows);
+            add_rows(left, 0, batch);
+            (read, started.elapsed())
         });
         read?;
+        split.balance(reading, adding);
         std::mem::swap(&mut current, &mut next);
     }
     Ok(())
@@ -144,6 +156,37 @@ impl Batch {
 
     fn rows(&self) -> &[(RowAt, Row)] {
         &self.rows[..self.len]
+    }
+}
+
+/// Where the columns are cut between the thread that also reads and the one that only adds.
+struct Split {
+    at: usize,
+    columns: usize,
+}
+
+impl Split {
+    fn new(columns: usize) -> Self {
+        Self { at: columns / 2, columns }
+    }
+
+    /// Moves the cut towards where both threads would take as long, from how long each took.
+    fn balance(&mut self, reading: Duration, adding: Duration) {
+        let others = self.columns - self.at;
+        if others == 0 || self.columns < 2 {
+            self.at = self.columns.saturating_sub(1);
+            return;
+        }
+        let per_column = adding.as_secs_f64() / others as f64;
+        if per_column <= 0.0 {
+            return;
+        }
+        let read = (reading.as_secs_f64() - per_column * self.at as f64).max(0.0);
+        // reading side: read + c x per_column; other side: (columns - c) x per_column.
+        let ideal = (self.columns as f64 * per_column - read) / (2.0 * per_column);
+        let ideal = ideal.clamp(0.0, (self.columns - 1) as f64);
+        // Smoothed: one slow batch (a page fault, another process) barely moves it.
+        self.at = ((self.at as f64 * 3.0 + ideal) / 4.0).round() as usize;
     }
 }
 
