@@ -11,6 +11,7 @@ use std::io;
 use super::cell::excerpt;
 use super::config::CsvLimits;
 use super::ingest::{UTF8_BOM, refusal};
+use super::sniff::is_blank;
 use crate::{Error, Result};
 
 /// The longest column name accepted, in characters.
@@ -63,7 +64,7 @@ impl Row {
 
     /// A row of one cell of whitespace (or nothing).
     fn is_blank(&self) -> bool {
-        self.ends.len() == 1 && self.text.bytes().all(|b| b.is_ascii_whitespace())
+        is_blank(self.len(), self.text.as_bytes())
     }
 
     /// The row `line` holds (a line without its terminator, no quote in it), cut at `delimiter`.

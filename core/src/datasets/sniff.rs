@@ -49,7 +49,7 @@ fn field_counts(sample: &[u8], delimiter: u8, complete: bool) -> Vec<usize> {
     let mut counts = Vec::new();
     while counts.len() <= SAMPLE_RECORDS {
         match reader.read_byte_record(&mut record) {
-            Ok(true) if is_blank(&record) => {}
+            Ok(true) if is_blank(record.len(), record.as_slice()) => {}
             Ok(true) => counts.push(record.len()),
             Ok(false) | Err(_) => break,
         }
@@ -60,9 +60,10 @@ fn field_counts(sample: &[u8], delimiter: u8, complete: bool) -> Vec<usize> {
     counts
 }
 
-/// A line holding only whitespace, which readers skip like an empty line.
-pub(crate) fn is_blank(record: &csv::ByteRecord) -> bool {
-    record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
+/// Whether a record of `cells` cells whose text is `text` is a line holding only whitespace,
+/// which readers skip like an empty line.
+pub(crate) fn is_blank(cells: usize, text: &[u8]) -> bool {
+    cells == 1 && text.iter().all(u8::is_ascii_whitespace)
 }
 
 #[cfg(test)]
