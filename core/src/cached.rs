@@ -26,8 +26,8 @@ use crate::{
 /// `reinvalidate_after`: 0.5 s, 1 s, 2 s ... with the default).
 const INVALIDATION_ATTEMPTS: u32 = 6;
 
-/// Source bytes of decoded cache hits remembered per record kind.
-const MEMO_BYTES: u64 = 8 * 1024 * 1024;
+/// Memory for decoded cache hits remembered per record kind (see [`DecodeMemo`]).
+const MEMO_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Time to live per cached record kind.
 #[derive(Debug, Clone)]

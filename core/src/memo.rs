@@ -14,6 +14,23 @@ use std::sync::Arc;
 /// Values decoded from more bytes than this are not remembered.
 const MAX_ENTRY_BYTES: usize = 64 * 1024;
 
+/// What an entry costs besides its source bytes and its value: moka's node and queue entries,
+/// the key, the `Arc` and the two boxes (a generous round figure).
+const ENTRY_OVERHEAD_BYTES: usize = 256;
+
+/// The decoded value's heap, at most this many times its source bytes. Records decoded from
+/// JSON take about as much as their text: numbers shrink to 8 bytes, short strings grow to a
+/// 24-byte header and a block (`core/tests/memo_weight.rs` holds the records to it).
+pub const DECODED_BYTES_PER_SOURCE_BYTE: usize = 2;
+
+/// The memory an entry for a `T` decoded from `source_bytes` bytes is counted as: the bytes
+/// kept to compare with, the decoded value's heap and inline size, and the entry itself.
+pub fn entry_bytes<T>(source_bytes: usize) -> usize {
+    source_bytes * (1 + DECODED_BYTES_PER_SOURCE_BYTE)
+        + std::mem::size_of::<T>()
+        + ENTRY_OVERHEAD_BYTES
+}
+
 /// A bounded memo of decoded values keyed by `K`, checked against their source bytes.
 pub struct DecodeMemo<K> {
     entries: moka::sync::Cache<K, Arc<Entry>>,
@@ -22,16 +39,16 @@ pub struct DecodeMemo<K> {
 struct Entry {
     bytes: Box<[u8]>,
     value: Box<dyn Any + Send + Sync>,
+    /// [`entry_bytes`] of this entry.
+    weight: u32,
 }
 
 impl<K: Hash + Eq + Send + Sync + 'static> DecodeMemo<K> {
-    /// A memo holding up to about `max_bytes` of source bytes.
+    /// A memo taking up to about `max_bytes` of memory, each entry counted as [`entry_bytes`].
     pub fn new(max_bytes: u64) -> Self {
         let entries = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|_: &K, entry: &Arc<Entry>| {
-                u32::try_from(entry.bytes.len()).unwrap_or(u32::MAX).max(1)
-            })
+            .weigher(|_: &K, entry: &Arc<Entry>| entry.weight)
             .build();
         Self { entries }
     }
@@ -57,7 +74,8 @@ impl<K: Hash + Eq + Send + Sync + 'static> DecodeMemo<K> {
             return Ok(value.clone());
         }
         let value = decode(bytes)?;
-        let entry = Entry { bytes: bytes.into(), value: Box::new(value.clone()) };
+        let weight = u32::try_from(entry_bytes::<T>(bytes.len())).unwrap_or(u32::MAX);
+        let entry = Entry { bytes: bytes.into(), value: Box::new(value.clone()), weight };
         self.entries.insert(key, Arc::new(entry));
         Ok(value)
     }

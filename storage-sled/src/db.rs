@@ -21,7 +21,7 @@ use crate::error::map_error;
 use crate::history::{History, stored_epoch_key};
 use crate::records::Collection;
 
-/// Source bytes of decoded users remembered (about 10,000 users).
+/// Memory for decoded users remembered (about 3,000 signed-in users).
 const USERS_MEMO_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Every tree of a store, opened once and shared by the trait implementations.

@@ -14,8 +14,9 @@ use sled::Transactional;
 use crate::db::{self, decode, encode, owner_key};
 use crate::error::{abort, map_error, tx_error};
 
-/// Source bytes of decoded records remembered per collection (see [`DecodeMemo`]).
-const MEMO_BYTES: u64 = 8 * 1024 * 1024;
+/// Memory for decoded records remembered per collection (see [`DecodeMemo`]): a few thousand
+/// records, enough for every list page of the active accounts.
+const MEMO_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Records of one kind: `records` (id -> JSON) and `by_owner` (owner ++ id -> empty).
 pub(crate) struct Collection<T> {
