@@ -72,7 +72,7 @@ fn fixture(policy: CachePolicy) -> Fixture {
     .unwrap()
     .backend();
     let cache = Arc::new(Recording {
-        inner: MokaCache::new(1000),
+        inner: MokaCache::new(1 << 20),
         sets: Mutex::default(),
         broken: false.into(),
     });

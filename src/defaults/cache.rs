@@ -38,18 +38,35 @@ impl Expiry<String, Entry> for PerEntryExpiry {
     }
 }
 
+/// What an entry costs besides its key and value bytes: moka's node, timer and queue entries,
+/// the key's `String` and the value's `Bytes` (a generous round figure).
+const ENTRY_OVERHEAD_BYTES: usize = 256;
+
 impl MokaCache {
-    /// A cache holding at most `max_entries` entries.
-    pub fn new(max_entries: u64) -> Self {
+    /// The default bound: users, models and finished runs of a few thousand active accounts,
+    /// and their sign-in counters.
+    pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// A cache taking at most about `max_bytes` of memory (keys, values and a fixed cost per
+    /// entry); the least used entries make room for new ones.
+    pub fn new(max_bytes: u64) -> Self {
+        let weigh = |key: &String, entry: &Entry| {
+            u32::try_from(key.len() + entry.value.len() + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+        };
         Self {
-            entries: Moka::builder().max_capacity(max_entries).expire_after(PerEntryExpiry).build(),
+            entries: Moka::builder()
+                .max_capacity(max_bytes)
+                .weigher(weigh)
+                .expire_after(PerEntryExpiry)
+                .build(),
         }
     }
 }
 
 impl Default for MokaCache {
+    /// [`MokaCache::DEFAULT_MAX_BYTES`].
     fn default() -> Self {
-        Self::new(100_000)
+        Self::new(Self::DEFAULT_MAX_BYTES)
     }
 }
 
@@ -93,4 +110,26 @@ impl Cache for MokaCache {
 
 fn parse_count(value: &Bytes) -> u64 {
     std::str::from_utf8(value).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn the_bound_is_in_bytes_not_entries() {
+        let cache = MokaCache::new(1024 * 1024);
+        let value = Bytes::from(vec![7u8; 64 * 1024]);
+        for i in 0..64 {
+            cache.set(&format!("k{i}"), value.clone(), Duration::from_secs(60)).await.unwrap();
+        }
+        cache.entries.run_pending_tasks().await;
+        let mut kept = 0;
+        for i in 0..64 {
+            kept += usize::from(cache.get(&format!("k{i}")).await.unwrap().is_some());
+        }
+        // 64 values of 64 KiB do not fit in 1 MiB: at most 15 of them (and their keys) do.
+        assert!((1..=15).contains(&kept), "{kept} of 64 values of 64 KiB kept in 1 MiB");
+    }
 }
