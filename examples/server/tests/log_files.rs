@@ -1,5 +1,6 @@
-//! `--log-dir`: the server, as a process, writes `server`, `error` and `access` logs to daily
+//! The server as a process. `--log-dir`: it writes `server`, `error` and `access` logs to daily
 //! files, without colour codes, each line whole (JSON lines parse, whatever the client sent).
+//! And it runs without transparent huge pages (see `no_transparent_huge_pages` in main.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::{BufRead, BufReader};
@@ -143,4 +144,16 @@ async fn json_log_lines_parse_whatever_the_client_sent() {
                 .unwrap_or_else(|err| panic!("{name}: {err}: {line}"));
         }
     }
+}
+
+/// The kernel reports the process's THP setting in its status (Linux 5.0 and later).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_server_runs_without_transparent_huge_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    server.stop();
+    let setting = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).map(str::trim);
+    assert_eq!(setting, Some("0"), "transparent huge pages are on:\n{status}");
 }

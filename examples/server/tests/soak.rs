@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 /// Where: `SOAK_ONLY` (`sled` or `mongo`; unset: both), `SOAK_MONGO_URL` (a MongoDB-protocol
 /// server of the caller's, such as FerretDB on PostgreSQL, instead of a FerretDB on SQLite
 /// started here), `SOAK_SLED_CACHE_MB` (sled's page cache; unset: the store's default).
+/// `MIMALLOC_*` variables reach the server (the allocator's options).
 #[derive(Debug, Clone)]
 struct Settings {
     users: usize,

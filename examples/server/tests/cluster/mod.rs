@@ -319,6 +319,13 @@ impl Server {
                 command.env(keep, value);
             }
         }
+        // The allocator's options (`MIMALLOC_ALLOW_THP=1`, `MIMALLOC_PURGE_DELAY=0` ...), for
+        // memory experiments with the soak.
+        for (key, value) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("MIMALLOC_") {
+                command.env(key, value);
+            }
+        }
         let mut child = command
             .env("HOSTNAME", launch.name)
             .env("MODELYARD_BIND", "127.0.0.1:0")
