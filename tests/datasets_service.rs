@@ -291,6 +291,54 @@ async fn user_b_cannot_reach_user_a_dataset() {
 }
 
 /// An upload whose body is sent by the test, chunk by chunk.
+/// Uploads, downloads and table reads wait for chunks that the sled blob store writes or reads
+/// on Tokio's blocking pool, so they must not sit on that pool themselves
+/// (`core/src/threads.rs`): with a pool of one thread, two of each still finish. On the pool,
+/// the first upload's profile took its only thread and waited for chunks forever.
+#[test]
+fn uploads_downloads_and_table_reads_finish_with_one_blocking_thread() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let f = fixture(DatasetConfig::default());
+        let ada = UserId::new();
+        // About 2 MiB: many more chunks than are let ahead of the slower side.
+        let mut csv = String::from("x,y,label\n");
+        for i in 0..100_000 {
+            csv.push_str(&format!("{}.5,{},{}\n", i % 977, i % 13, ["a", "b"][i % 2]));
+        }
+        let chunks: Vec<Bytes> =
+            csv.as_bytes().chunks(64 * 1024).map(Bytes::copy_from_slice).collect();
+        let upload = |name: &'static str| {
+            let body = stream::iter(chunks.clone().into_iter().map(Ok)).boxed();
+            f.service.upload(ada, name, "big.csv", body)
+        };
+        let work = async {
+            let (first, second) = tokio::join!(upload("first"), upload("second"));
+            let (first, second) = (first.unwrap(), second.unwrap());
+            assert_eq!((first.row_count, second.row_count), (100_000, 100_000));
+            let (_, first_data) = f.service.download(ada, first.id).await.unwrap();
+            let (_, second_data) = f.service.download(ada, second.id).await.unwrap();
+            let (first_table, second_table, first_text, second_text) = tokio::join!(
+                f.service.load_table(ada, first.id),
+                f.service.load_table(ada, second.id),
+                collect(first_data),
+                collect(second_data),
+            );
+            assert_eq!(first_table.unwrap().1.rows, 100_000);
+            assert_eq!(second_table.unwrap().1.rows, 100_000);
+            assert!(first_text == csv && second_text == csv, "the downloads differ from the file");
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), work)
+            .await
+            .expect("no answer within 60 s: a job is waiting on the blocking pool it holds");
+    });
+}
+
 fn open_body() -> (tokio::sync::mpsc::Sender<modelyard::Result<Bytes>>, ByteStream) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     (tx, stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())

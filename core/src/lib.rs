@@ -18,6 +18,7 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod text;
+mod threads;
 mod trainer;
 pub mod training;
 pub mod views;

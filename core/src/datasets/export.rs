@@ -28,18 +28,24 @@ pub fn neutralize_cell(cell: &str) -> Cow<'_, str> {
 const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
 
 /// A stored CSV file `data` re-written with the same delimiter, every cell (header included)
-/// neutralised, as a stream: a blocking thread reads and writes it a chunk at a time. A failure
+/// neutralised, as a stream: a thread of its own reads and writes it a chunk at a time. A failure
 /// midway ends the stream with the error. Must be called within a Tokio runtime.
 pub(crate) fn export_stream(data: ByteStream, delimiter: u8, limits: CsvLimits) -> ByteStream {
     let text = stored_text(data);
     let (to_stream, mut chunks) = mpsc::channel::<Result<Bytes>>(4);
-    tokio::task::spawn_blocking(move || {
+    let failed = to_stream.clone();
+    // On a thread of its own: it waits for the chunks the blob store reads (`threads`).
+    let started = crate::threads::spawn("modelyard-export", move || {
         let written =
             export_csv(text, delimiter, limits, |chunk| to_stream.blocking_send(Ok(chunk)).is_ok());
         if let Err(err) = written {
             let _ = to_stream.blocking_send(Err(err));
         }
     });
+    if let Err(err) = started {
+        let _ = failed.try_send(Err(err));
+    }
+    drop(failed);
     futures::stream::poll_fn(move |cx| chunks.poll_recv(cx)).boxed()
 }
 

@@ -3,7 +3,7 @@
 //! type).
 //!
 //! [`ingest`] reads an upload once: each chunk goes both to the blob store and, through a
-//! [`TextReader`], to the CSV reader that checks and profiles it on a blocking thread. Memory is
+//! [`TextReader`], to the CSV reader that checks and profiles it on a thread of its own. Memory is
 //! bounded by a few chunks in flight, not by the file.
 
 use std::io::{self, Read};
@@ -49,12 +49,15 @@ pub(crate) async fn ingest(
     let (to_store, mut stored_chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let stopped = Arc::new(AtomicBool::new(false));
     let source = ChunkReader { chunks, current: Bytes::new(), stopped: stopped.clone() };
-    let profiling = tokio::task::spawn_blocking(move || super::schema::profile(source, &config));
+    // On a thread of its own: it waits for chunks the blob store must write first (`threads`).
+    let profiling = crate::threads::on_own_thread("modelyard-upload", move || {
+        super::schema::profile(source, &config)
+    });
     let storing =
         blobs.put(key, futures::stream::poll_fn(move |cx| stored_chunks.poll_recv(cx)).boxed());
     let checking = async {
         let pumped = pump(data, limit, too_large, to_profile, &to_store).await;
-        let profiled = profiling.await.map_err(Error::internal).and_then(|profiled| profiled);
+        let profiled = profiling.await.and_then(|profiled| profiled);
         // A profile that read the stop signal failed because of it, not because of the file.
         let outcome = match (pumped, profiled) {
             (Err(err), _) => Err(err),
@@ -145,7 +148,7 @@ async fn hand_on(
     true
 }
 
-/// The text of a stored file read from `data` by a blocking thread (the CSV reader's): a task
+/// The text of a stored file read from `data` by a thread of its own (the CSV reader's): a task
 /// hands the chunks over, at most [`CHUNKS_IN_FLIGHT`] ahead, so memory holds a few chunks
 /// whatever the file's size. Must be called within a Tokio runtime.
 pub(crate) fn stored_text(mut data: ByteStream) -> TextReader<ChunkReader> {
@@ -164,7 +167,7 @@ pub(crate) fn stored_text(mut data: ByteStream) -> TextReader<ChunkReader> {
     TextReader::new(ChunkReader { chunks, current: Bytes::new(), stopped: Arc::default() })
 }
 
-/// The chunks of an upload as a blocking [`Read`], for the CSV reader on its blocking thread.
+/// The chunks of an upload as a blocking [`Read`], for the CSV reader on its own thread.
 ///
 /// The channel closing is the end of the file; a [`Stop`] is an error the profile cannot get
 /// past, and is remembered so the upload knows the profile's error is not the file's.

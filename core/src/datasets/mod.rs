@@ -304,7 +304,7 @@ impl Drop for PendingBlob {
 /// A stored dataset's file read into a table of its schema's columns, or of those of `columns`
 /// it has (a model's features and target: a run reads no column it does not use), in the
 /// schema's order (a training run's data, an evaluation's). The file is streamed from the blob
-/// store into the CSV reader on a blocking thread: memory holds the table and a few chunks,
+/// store into the CSV reader on a thread of its own: memory holds the table and a few chunks,
 /// never the whole file, and no runtime thread waits on the parse. Each column is sized once
 /// for the rows the record says the file has, and numeric columns are `f32` where their upload's
 /// statistics show nothing that matters is lost (whole numbers under 2^24, or values within 16
@@ -333,12 +333,12 @@ pub async fn read_stored_table(
     // Sized by the record, but never for more rows than the file has bytes.
     let rows = usize::try_from(dataset.row_count.min(dataset.size_bytes)).unwrap_or(0);
     let layout = table::Layout { rows, narrow: true };
-    tokio::task::spawn_blocking(move || {
+    // On a thread of its own: it waits for the chunks the blob store reads (`threads`).
+    crate::threads::on_own_thread("modelyard-table", move || {
         let limits = CsvLimits::stored(&schema);
         table::read_table(text, delimiter, &schema, wanted.as_deref(), limits, layout)
     })
-    .await
-    .map_err(Error::internal)?
+    .await?
 }
 
 /// The stored delimiter as a byte; anything else means the record was tampered with.

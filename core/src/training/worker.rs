@@ -249,7 +249,9 @@ impl Worker {
         };
         let trainer = self.trainer.clone();
         let params = run.params.clone();
-        on_training_thread(move || {
+        // On a thread of its own (see `threads`): it waits on the store for every epoch, and
+        // the kernels' buffers and the allocator's pages of its batches go when it ends.
+        crate::threads::on_own_thread("modelyard-train", move || {
             let input = TrainingInput {
                 model: &model,
                 schema: &dataset.schema,
@@ -528,27 +530,6 @@ fn retry_backoff(base: Duration, failures: u32) -> Duration {
     doubled.min(MAX_RETRY_BACKOFF).max(base)
 }
 
-/// Runs a training on a thread of its own (`modelyard-train`), which ends with it.
-///
-/// Not on the runtime's blocking pool: what a training leaves on its thread (the matrix
-/// kernels' packing buffers, the allocator's per-thread pages of its batches) would then stay
-/// on every pool thread that ever trained, and the pool, grown by bursts of file and store
-/// work, keeps dozens of threads alive under steady load. A thread per run is bounded by the
-/// workers (each trains one run at a time) and gives its memory back when the run ends;
-/// starting it costs microseconds against a run's seconds.
-async fn on_training_thread<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("modelyard-train".into())
-        .spawn(move || {
-            // The worker may have stopped waiting (shut down); the result then has no reader.
-            let _ = done.send(work());
-        })
-        .map_err(|err| Error::unavailable(format!("cannot start a training thread: {err}")))?;
-    result.await.map_err(|_| Error::internal("the training thread ended without a result"))
-}
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
