@@ -140,6 +140,12 @@ pub struct Args {
     /// Seconds a request waits for a slot when `--max-in-flight` are being served (default 5).
     #[arg(long, env = "MODELYARD_QUEUE_WAIT_SECS", value_parser = positive_seconds)]
     pub queue_wait_secs: Option<f64>,
+    /// Threads for short blocking work: file operations and syncs, password hashes, large
+    /// predictions. More of it waits its turn. Uploads, downloads, table reads and trainings
+    /// run on threads of their own.
+    #[arg(long, env = "MODELYARD_BLOCKING_THREADS", default_value_t = 32,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub blocking_threads: u16,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "MODELYARD_LOG_JSON")]
     pub log_json: bool,

@@ -29,8 +29,7 @@ fn no_transparent_huge_pages() -> std::io::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let started = Instant::now();
     let huge_pages = no_transparent_huge_pages();
     let args = Args::parse();
@@ -44,7 +43,18 @@ async fn main() -> ExitCode {
     if let Err(err) = huge_pages {
         tracing::warn!(%err, "transparent huge pages could not be turned off");
     }
-    match run(args, started).await {
+    // A bounded blocking pool: tokio's default of 512 grows by a thread for each blocking call
+    // under way in a burst of slow disk work, and keeps them all while the load lasts (idle
+    // threads take turns), each with its allocator pages.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(usize::from(args.blocking_threads))
+        .build();
+    let outcome = match runtime {
+        Ok(runtime) => runtime.block_on(run(args, started)),
+        Err(err) => Err(err.into()),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(%err, "modelyard-server failed");
