@@ -14,9 +14,10 @@ use std::sync::Arc;
 /// Values decoded from more bytes than this are not remembered.
 const MAX_ENTRY_BYTES: usize = 64 * 1024;
 
-/// What an entry costs besides its source bytes and its value: moka's node and queue entries,
-/// the key, the `Arc` and the two boxes (a generous round figure).
-const ENTRY_OVERHEAD_BYTES: usize = 256;
+/// What a moka entry costs besides the bytes it holds: moka's node, timer and queue entries,
+/// the key and the boxes around the value (a generous round figure). Every byte-bounded moka
+/// cache of the project counts it.
+pub const ENTRY_OVERHEAD_BYTES: usize = 256;
 
 /// The decoded value's heap, at most this many times its source bytes. Records decoded from
 /// JSON take about as much as their text: numbers shrink to 8 bytes, short strings grow to a

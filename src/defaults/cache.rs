@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use modelyard_core::memo::ENTRY_OVERHEAD_BYTES;
 use modelyard_core::{Cache, Result};
 use moka::Expiry;
 use moka::future::Cache as Moka;
@@ -37,10 +38,6 @@ impl Expiry<String, Entry> for PerEntryExpiry {
         Some(entry.expires_at.saturating_duration_since(now))
     }
 }
-
-/// What an entry costs besides its key and value bytes: moka's node, timer and queue entries,
-/// the key's `String` and the value's `Bytes` (a generous round figure).
-const ENTRY_OVERHEAD_BYTES: usize = 256;
 
 impl MokaCache {
     /// The default bound: users, models and finished runs of a few thousand active accounts,
