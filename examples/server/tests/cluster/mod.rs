@@ -147,16 +147,26 @@ impl Redis {
     /// A server started with more arguments.
     pub async fn start_with(extra: &[&str]) -> Self {
         let mut redis = Self {
-            port: free_port(),
+            port: 0,
             dir: tempfile::tempdir().unwrap(),
             child: None,
             extra: extra.iter().map(|&arg| arg.to_owned()).collect(),
         };
-        redis.spawn().await;
-        redis
+        // `free_port` only says nobody listens *now*: a process of a test running beside this
+        // one may bind the port first. Then this one exits, and a PING would be answered by the
+        // other test's server; so another port is tried.
+        for _ in 0..5 {
+            redis.port = free_port();
+            if redis.spawn().await {
+                return redis;
+            }
+        }
+        panic!("redis-server found no free port in 5 tries: {}", redis.log());
     }
 
-    async fn spawn(&mut self) {
+    /// Starts `redis-server` on `self.port`: true once *this* process accepts connections (its
+    /// own log says so), false when it exited first (the port was taken).
+    async fn spawn(&mut self) -> bool {
         let log = std::fs::File::create(self.dir.path().join("redis.log")).unwrap();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
@@ -169,10 +179,22 @@ impl Redis {
             .spawn()
             .expect("start redis-server");
         self.child = Some(child);
-        eventually("redis-server to answer PING", Duration::from_secs(20), || async {
-            self.command("PING").await.filter(|answer| answer.starts_with("+PONG"))
-        })
-        .await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.child.as_mut().unwrap().try_wait().unwrap().is_some() {
+                self.child = None;
+                return false;
+            }
+            if self.log().contains("Ready to accept connections") {
+                return true;
+            }
+            assert!(Instant::now() < deadline, "redis-server not ready in 20 s: {}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
     }
 
     pub fn url(&self) -> String {
@@ -187,7 +209,12 @@ impl Redis {
     /// Starts it again on the same port, empty.
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "still running");
-        self.spawn().await;
+        assert!(
+            self.spawn().await,
+            "port {} was taken while Redis was down: {}",
+            self.port,
+            self.log()
+        );
     }
 
     /// One inline command (`FLUSHALL`, `PING`); its raw reply, `None` when unreachable.
@@ -219,17 +246,21 @@ pub struct Ferret {
 
 impl Ferret {
     pub async fn start(bin: &Path) -> Self {
-        let mut ferret = Self {
-            port: free_port(),
-            bin: bin.to_owned(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        ferret.spawn().await;
+        let mut ferret =
+            Self { port: 0, bin: bin.to_owned(), dir: tempfile::tempdir().unwrap(), child: None };
+        // Port 0: the kernel picks a port nobody holds and FerretDB reports it, so no test
+        // running beside this one can take it between a pick and the bind.
+        ferret.port = ferret
+            .spawn()
+            .await
+            .unwrap_or_else(|| panic!("FerretDB did not start: {}", ferret.log()));
         ferret
     }
 
-    async fn spawn(&mut self) {
+    /// Starts FerretDB on `self.port` (0: any) and returns the port it listens on, read from
+    /// its first line of output (scripts/ferretdb prints its URI once bound); `None` when it
+    /// exited first.
+    async fn spawn(&mut self) -> Option<u16> {
         let data = self.dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
         let log = std::fs::OpenOptions::new()
@@ -237,21 +268,44 @@ impl Ferret {
             .append(true)
             .open(self.dir.path().join("ferretdb.log"))
             .unwrap();
-        let child = Command::new(&self.bin)
+        let mut child = Command::new(&self.bin)
             .arg("-listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("-data")
             .arg(&data)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
+            .stdout(Stdio::piped())
+            .stderr(log.try_clone().unwrap())
             .spawn()
             .expect("start FerretDB");
+        let stdout = child.stdout.take().unwrap();
         self.child = Some(child);
-        let port = self.port;
-        eventually("FerretDB to listen", Duration::from_secs(30), || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
-        })
-        .await;
+        // Its first line is the answer; whatever follows goes to the log, so the pipe never
+        // closes under it.
+        let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = stdout.read_line(&mut line);
+            let _ = first_tx.send(line);
+            let _ = std::io::copy(&mut stdout, &mut { log });
+        });
+        let first_line = tokio::time::timeout(Duration::from_secs(30), first_rx)
+            .await
+            .expect("FerretDB to print its URI within 30 s")
+            .unwrap_or_default();
+        // `mongodb://127.0.0.1:<port>/`; nothing when it exited (`bind: address already in use`).
+        let port = first_line
+            .trim()
+            .strip_prefix("mongodb://127.0.0.1:")
+            .and_then(|rest| rest.trim_end_matches('/').parse().ok());
+        if port.is_none() {
+            stop(&mut self.child);
+        }
+        port
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ferretdb.log")).unwrap_or_default()
     }
 
     /// `mongodb://127.0.0.1:<port>/<database>`.
@@ -267,7 +321,13 @@ impl Ferret {
     /// Starts it again on the same port and data directory.
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "still running");
-        self.spawn().await;
+        let port = self.spawn().await;
+        assert_eq!(
+            port,
+            Some(self.port),
+            "FerretDB on its old port (taken meanwhile?): {}",
+            self.log()
+        );
     }
 }
 
