@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,17 +38,6 @@ function fail(message) {
   process.exitCode = 1;
 }
 
-function freePort() {
-  return new Promise((ok, ko) => {
-    const probe = net.createServer();
-    probe.once('error', ko);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => ok(port));
-    });
-  });
-}
-
 function serverLogTail(lines = 25) {
   if (!serverLog || !existsSync(serverLog)) return '';
   return readFileSync(serverLog, 'utf8').split('\n').slice(-lines).join('\n');
@@ -60,11 +48,11 @@ async function startServer() {
   const bin = process.env.MODELYARD_SERVER_BIN;
   if (!bin) throw new Error('MODELYARD_SERVER_BIN is not set: build modelyard-server and point it at the binary');
   if (!existsSync(bin)) throw new Error(`MODELYARD_SERVER_BIN=${bin} does not exist`);
-  const port = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'modelyard-e2e-'));
   serverLog = join(shots, 'server.log');
   const log = createWriteStream(serverLog);
-  server = spawn(bin, ['--bind', `127.0.0.1:${port}`], {
+  // Port 0: the kernel picks a free port and the server prints the address it bound.
+  server = spawn(bin, ['--bind', '127.0.0.1:0'], {
     env: {
       ...process.env,
       MODELYARD_STORE: `sled://${join(dataDir, 'store')}`,
@@ -76,12 +64,23 @@ async function startServer() {
   });
   server.stdout.pipe(log);
   server.stderr.pipe(log);
+  let base = null;
+  let pending = '';
+  const findBase = (chunk) => {
+    pending += chunk;
+    const found = /^modelyard-server listening on (\S+)$/m.exec(pending);
+    if (found) {
+      base = found[1];
+      server.stdout.off('data', findBase);
+    }
+  };
+  server.stdout.on('data', findBase);
   const exited = new Promise((res) => server.once('exit', (code, signal) => res({ code, signal })));
-  const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const gone = await Promise.race([exited, new Promise((res) => setTimeout(() => res(null), 250))]);
     if (gone) throw new Error(`modelyard-server exited early (${gone.code ?? gone.signal}):\n${serverLogTail()}`);
+    if (!base) continue;
     try {
       const answer = await fetch(`${base}/readyz`);
       if (answer.ok) return base;
