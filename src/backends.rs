@@ -16,7 +16,7 @@ pub(crate) enum Role {
     Records,
     /// `blobs`: file bytes, in place of the record store's own.
     Blobs,
-    /// `cache`: the cache (token denylist and rate-limit counters included) and live events.
+    /// `cache`: the cache (login rate-limit counters included) and live events.
     Cache,
 }
 

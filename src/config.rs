@@ -50,8 +50,8 @@ pub struct Config {
     /// The training engine; without one this process serves but does not train. [`Config::new`]
     /// sets the default trainer when built with the `ml` feature (the default).
     pub trainer: Option<Arc<dyn Trainer>>,
-    /// A Redis URL (`redis://host:6379/0`) for the cache (with the token denylist and rate-limit
-    /// counters) and live events, shared by every process using it (needs the `redis` feature).
+    /// A Redis URL (`redis://host:6379/0`) for the cache (with the login rate-limit counters)
+    /// and live events, shared by every process using it (needs the `redis` feature).
     /// Without one they stay in-process. The job queue is never moved to Redis: it stays in the
     /// record store (MongoDB's `jobs` collection, sled), which is durable, so flushing or
     /// restarting Redis loses no queued run.

@@ -66,8 +66,8 @@ use modelyard_core::{Backend, Stores};
 use tokio::sync::Mutex;
 
 /// The configured backends joined into one: the record store of `store`, with the blob store
-/// of `blobs` in place of its own, and the cache of `cache` (records' read-through cache, token
-/// denylist, rate-limit counters) and its event bus attached. The job queue stays the record
+/// of `blobs` in place of its own, and the cache of `cache` (records' read-through cache, login
+/// rate-limit counters) and its event bus attached. The job queue stays the record
 /// store's own, durable one (MongoDB's `jobs` collection, sled's tree): a Redis restart or
 /// `FLUSHALL` never loses a queued run.
 async fn open_backend(config: &Config) -> Result<Backend> {

@@ -134,6 +134,7 @@ async fn a_legacy_hash_is_upgraded_to_the_pinned_parameters_on_login() {
         password_hash: LEGACY_HASH.to_owned(),
         profile: Profile { display_name: "grace".to_owned(), created_at: now() },
         token_version: 0,
+        revoked_tokens: Vec::new(),
     };
     f.backend.users.create_user(&legacy).await.unwrap();
 

@@ -50,7 +50,7 @@ def test_two_yards_on_mongodb_and_redis_share_users_data_and_runs(shared):
         assert same.preview(data.id, limit=3).rows[0][4] == "setosa"
         evaluation = same.evaluate(model.id, data.id)
         assert evaluation.metrics["accuracy"] > 0.8
-        # A logout through one yard is seen by the other (the denylist is shared).
+        # A logout through one yard is seen by the other (it is kept in the shared user record).
         ada.logout()
         with pytest.raises(modelyard.AuthError):
             worker.session(ada.token)

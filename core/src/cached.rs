@@ -4,8 +4,8 @@
 //! The cache is never the truth: a cache error (Redis down, restarted, flushed, evicting) reads
 //! through to the store and a failed cache write is skipped, so records keep being served while
 //! the cache is away; every write invalidates, and a run is cached only once final (a running
-//! run changes every epoch). The token denylist does not go through this layer: the auth service
-//! reads it fail-closed (`Unavailable`) because it has no other copy.
+//! run changes every epoch). Nothing in the cache is an only copy: logouts too are kept in the
+//! user's record (see `AuthService`), which this layer caches and invalidates like any other.
 //! Invalidation deletes the key after the write and once more a moment later, so a reader that
 //! loaded the old record just before the write cannot leave it cached for the whole TTL.
 

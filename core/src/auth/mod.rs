@@ -21,5 +21,7 @@ mod test_stores;
 mod tokens_tests;
 
 pub use config::{AuthConfig, JwtConfig, JwtKey, MIN_HS256_SECRET_LEN, RateLimit};
-pub use service::{ACCOUNT_TAKEN, AuthService, INVALID_CREDENTIALS, Principal, WRONG_PASSWORD};
+pub use service::{
+    ACCOUNT_TAKEN, AuthService, INVALID_CREDENTIALS, MAX_REVOKED_TOKENS, Principal, WRONG_PASSWORD,
+};
 pub use tokens::{IssuedToken, TokenClaims, TokenSigner};

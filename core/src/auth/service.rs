@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use bytes::Bytes;
 use uuid::Uuid;
 
 use super::account_fields::{email_key, validate_email, validate_username};
@@ -14,7 +12,10 @@ use super::password::{
 };
 use super::rate_limit::LoginLimiter;
 use super::tokens::{INVALID_TOKEN, IssuedToken, TokenSigner};
-use crate::{Cache, Error, Profile, PublicUser, Result, Timestamp, User, UserId, UserStore, now};
+use crate::{
+    Cache, Error, Profile, PublicUser, Result, RevokedToken, Timestamp, User, UserId, UserStore,
+    now,
+};
 
 /// The one answer to a failed login, whether the email is unknown or the password wrong.
 pub const INVALID_CREDENTIALS: &str = "invalid email or password";
@@ -22,6 +23,9 @@ pub const INVALID_CREDENTIALS: &str = "invalid email or password";
 pub const WRONG_PASSWORD: &str = "the current password is incorrect";
 /// The one answer to registering a taken email or username.
 pub const ACCOUNT_TAKEN: &str = "email or username already registered";
+/// Logged-out tokens a user's record keeps (each until it expires). A user logging out more
+/// tokens than this within a token's lifetime (1 h by default) is logged out everywhere.
+pub const MAX_REVOKED_TOKENS: usize = 64;
 
 /// A caller proven by a valid, unrevoked access token.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,15 +40,18 @@ pub struct Principal {
 
 /// Registration, login, access tokens and account changes.
 ///
-/// Revocation has two layers. The durable one is the user's `token_version`: password changes
-/// and [`AuthService::logout_all`] bump it in the record store, killing every older token. The
-/// per-token one is the logout denylist in the cache (`denylist:<jti>` until the token's expiry).
-/// Because the denylist lives only in the cache, a cache that loses it forgets single-token
-/// logouts; a cache that cannot be *read* makes [`AuthService::authenticate`] fail closed with
-/// `Unavailable` (retryable), never accept the token unchecked.
+/// Revocation lives in the user's record, so it is as durable as the account and no cache holds
+/// the only copy of it (a flushed, restarted or evicting cache forgets nothing):
+/// - password changes and [`AuthService::logout_all`] bump the user's `token_version`, killing
+///   every older token;
+/// - [`AuthService::logout`] adds the token's id to the user's `revoked_tokens` until the token
+///   could no longer verify anyway. At most [`MAX_REVOKED_TOKENS`] are kept; a logout beyond
+///   that revokes every token of the user instead (the list is never cut short).
+///
+/// Every check reads the user once (through the read-through cache, whose writes invalidate),
+/// so revocation costs no extra read.
 pub struct AuthService {
     users: Arc<dyn UserStore>,
-    cache: Arc<dyn Cache>,
     signer: TokenSigner,
     limiter: LoginLimiter,
     verifications: Arc<AtomicU64>,
@@ -71,11 +78,10 @@ impl AuthService {
     ) -> Result<Self> {
         config.validate()?;
         let signer = TokenSigner::new(&config.jwt)?;
-        let limiter = LoginLimiter::new(cache.clone(), config.login_limit, config.client_limit);
+        let limiter = LoginLimiter::new(cache, config.login_limit, config.client_limit);
         let parallel = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Ok(Self {
             users,
-            cache,
             signer,
             limiter,
             verifications: Arc::default(),
@@ -108,6 +114,7 @@ impl AuthService {
             password_hash,
             profile: Profile { display_name: username.to_owned(), created_at: now() },
             token_version: 0,
+            revoked_tokens: Vec::new(),
         };
         match self.users.create_user(&user).await {
             Err(Error::Conflict(_)) => return Err(Error::Conflict(ACCOUNT_TAKEN.to_owned())),
@@ -151,21 +158,21 @@ impl AuthService {
         Ok(self.principal(token).await?.user)
     }
 
-    /// Verifies a token (signature, algorithm, claims), then that it was not logged out, that
-    /// its user still exists and that its token version is current. Every refusal is
-    /// `Unauthorized("invalid or expired token")`; an unreadable denylist is `Unavailable`.
+    /// Verifies a token (signature, algorithm, claims), then, from one read of its user, that
+    /// the user still exists, that its token version is current and that the token was not
+    /// logged out. Every refusal is `Unauthorized("invalid or expired token")`; an unreadable
+    /// record store is `Unavailable` (retryable), never a token accepted unchecked.
     pub async fn principal(&self, token: &str) -> Result<Principal> {
         let refused = || Error::Unauthorized(INVALID_TOKEN.into());
         let claims = self.signer.verify(token)?;
-        if self.cache.get(&denylist_key(claims.token_id)).await?.is_some() {
-            return Err(refused());
-        }
         let user = match self.users.get_user(claims.user).await {
             Ok(user) => user,
             Err(Error::NotFound(_)) => return Err(refused()),
             Err(err) => return Err(err),
         };
-        if user.token_version != claims.token_version {
+        if user.token_version != claims.token_version
+            || user.revoked_tokens.iter().any(|revoked| revoked.id == claims.token_id)
+        {
             return Err(refused());
         }
         Ok(Principal { user, token_id: claims.token_id, expires_at: claims.expires_at })
@@ -182,13 +189,28 @@ impl AuthService {
         Ok(self.authenticate(token).await?.public())
     }
 
-    /// Revokes one token: its id stays on the cache denylist until the token could no longer
-    /// verify anyway (expiry plus leeway).
+    /// Revokes one token, durably: its id is kept in the user's record until the token could
+    /// no longer verify anyway (expiry plus leeway). Past [`MAX_REVOKED_TOKENS`] live ones,
+    /// every token of the user is revoked instead.
     pub async fn logout(&self, token: &str) -> Result<()> {
         let principal = self.principal(token).await?;
-        let left = (principal.expires_at - now()).to_std().unwrap_or_default();
-        let ttl = left + self.signer.leeway() + Duration::from_secs(1);
-        self.cache.set(&denylist_key(principal.token_id), Bytes::from_static(b"1"), ttl).await
+        let leeway = chrono::Duration::from_std(self.signer.leeway()).unwrap_or_default();
+        let revoked = RevokedToken {
+            id: principal.token_id,
+            until: principal.expires_at + leeway + chrono::Duration::seconds(1),
+        };
+        let mut mutation = move |u: &mut User| {
+            // Only a version-current token gets here; a concurrent logout-all already killed it.
+            let now = now();
+            u.revoked_tokens.retain(|r| r.until > now && r.id != revoked.id);
+            if u.revoked_tokens.len() >= MAX_REVOKED_TOKENS {
+                u.revoked_tokens.clear();
+                return bump_token_version(u);
+            }
+            u.revoked_tokens.push(revoked.clone());
+            Ok(())
+        };
+        self.users.update_user(principal.user.id, &mut mutation).await.map(drop)
     }
 
     /// Revokes every token of `user` by bumping its token version (durable, in the record store).
@@ -350,16 +372,14 @@ impl AuthService {
     }
 }
 
-fn denylist_key(token_id: Uuid) -> String {
-    format!("denylist:{token_id}")
-}
-
 fn bump_token_version(user: &mut User) -> Result<()> {
     // Wrapping would bring a long-dead token version back to life.
     user.token_version = user
         .token_version
         .checked_add(1)
         .ok_or_else(|| Error::internal("token version exhausted"))?;
+    // Every token of the old version is dead: none needs remembering one by one.
+    user.revoked_tokens.clear();
     Ok(())
 }
 

@@ -10,8 +10,11 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 
 use super::test_stores::{MemoryCache, MemoryUsers};
-use super::{ACCOUNT_TAKEN, AuthConfig, AuthService, INVALID_CREDENTIALS, JwtKey, RateLimit};
-use crate::{Error, Profile, User, UserId, UserStore, now};
+use super::{
+    ACCOUNT_TAKEN, AuthConfig, AuthService, INVALID_CREDENTIALS, JwtKey, MAX_REVOKED_TOKENS,
+    RateLimit,
+};
+use crate::{Error, Profile, RevokedToken, User, UserId, UserStore, now};
 
 const PASSWORD: &str = "violet-kettle-harbour";
 
@@ -211,6 +214,7 @@ fn user_with_hash(password_hash: String) -> User {
         password_hash,
         profile: Profile { display_name: "legacy".to_owned(), created_at: now() },
         token_version: 0,
+        revoked_tokens: Vec::new(),
     }
 }
 
@@ -253,16 +257,73 @@ async fn a_token_from_an_older_version_is_refused() {
     assert_eq!(f.auth.authenticate(&stale.token).await.unwrap_err(), invalid_token());
 }
 
+/// Token checks need no cache: revocation is in the user's record. The login counters are
+/// only in the cache, so a login fails closed (retryably) while it cannot be read.
 #[tokio::test]
-async fn an_unreadable_denylist_fails_closed() {
+async fn a_cache_that_is_down_stops_logins_but_not_token_checks() {
     let f = fixture();
     let (_, token) = f.auth.register("alice", "alice@example.com", PASSWORD).await.unwrap();
     f.cache.down.store(true, Ordering::SeqCst);
-    assert_eq!(f.auth.authenticate(&token.token).await.unwrap_err().code(), "UNAVAILABLE");
+    assert!(f.auth.authenticate(&token.token).await.is_ok());
     let login = f.auth.login("alice@example.com", PASSWORD, None).await.unwrap_err();
     assert_eq!(login.code(), "UNAVAILABLE");
-    f.cache.down.store(false, Ordering::SeqCst);
-    assert!(f.auth.authenticate(&token.token).await.is_ok());
+    f.auth.logout(&token.token).await.unwrap();
+    assert_eq!(f.auth.authenticate(&token.token).await.unwrap_err(), invalid_token());
+}
+
+/// A logout is in the record store: a service on the same users and an empty cache (a Redis
+/// flushed, restarted or evicting) still refuses the token.
+#[tokio::test]
+async fn a_logout_outlives_the_cache() {
+    let f = fixture();
+    let (user, first) = f.auth.register("alice", "alice@example.com", PASSWORD).await.unwrap();
+    let (_, second) = f.auth.login("alice@example.com", PASSWORD, None).await.unwrap();
+    f.auth.logout(&first.token).await.unwrap();
+    let config = AuthConfig::new(JwtKey::hs256(vec![42u8; 32]).unwrap());
+    let fresh =
+        AuthService::new(f.users.clone(), Arc::new(MemoryCache::default()), config).unwrap();
+    assert_eq!(fresh.authenticate(&first.token).await.unwrap_err(), invalid_token());
+    assert!(fresh.authenticate(&second.token).await.is_ok());
+    let stored = f.users.get_user(user.id).await.unwrap();
+    let revoked: Vec<_> = stored.revoked_tokens.iter().map(|r| r.id).collect();
+    assert_eq!(revoked, [f.auth.signer().verify(&first.token).unwrap().token_id]);
+    // Logging out everywhere kills every token, so the list is no longer needed.
+    f.auth.logout_all(user.id).await.unwrap();
+    assert!(f.users.get_user(user.id).await.unwrap().revoked_tokens.is_empty());
+}
+
+/// The record keeps at most `MAX_REVOKED_TOKENS` live logouts and forgets expired ones; one
+/// more logs the user out everywhere rather than forgetting a live one.
+#[tokio::test]
+async fn past_the_cap_a_logout_revokes_every_token_and_expired_ones_are_forgotten() {
+    let f = fixture();
+    let (user, kept) = f.auth.register("alice", "alice@example.com", PASSWORD).await.unwrap();
+    // An entry whose token expired long ago is dropped by the next logout.
+    let expired =
+        RevokedToken { id: uuid::Uuid::new_v4(), until: now() - chrono::Duration::hours(2) };
+    f.users
+        .update_user(user.id, &mut |u: &mut User| {
+            u.revoked_tokens.push(expired.clone());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    for _ in 0..MAX_REVOKED_TOKENS {
+        let token = f.auth.signer().issue(user.id, 0).unwrap();
+        f.auth.logout(&token.token).await.unwrap();
+    }
+    let stored = f.users.get_user(user.id).await.unwrap();
+    assert_eq!(stored.revoked_tokens.len(), MAX_REVOKED_TOKENS);
+    assert!(!stored.revoked_tokens.contains(&expired));
+    assert!(f.auth.authenticate(&kept.token).await.is_ok(), "only the logged-out ones are refused");
+
+    let one_more = f.auth.signer().issue(user.id, 0).unwrap();
+    f.auth.logout(&one_more.token).await.unwrap();
+    let stored = f.users.get_user(user.id).await.unwrap();
+    assert_eq!((stored.token_version, stored.revoked_tokens.len()), (1, 0));
+    for token in [kept, one_more] {
+        assert_eq!(f.auth.authenticate(&token.token).await.unwrap_err(), invalid_token());
+    }
 }
 
 #[tokio::test]

@@ -53,7 +53,7 @@ impl fmt::Debug for IssuedToken {
 pub struct TokenClaims {
     /// Whose token it is (`sub`).
     pub user: UserId,
-    /// The token's own id (`jti`), used by the logout denylist.
+    /// The token's own id (`jti`), kept in the user's record when the token is logged out.
     pub token_id: Uuid,
     /// The user's token version when it was issued (`ver`).
     pub token_version: u32,
@@ -88,8 +88,8 @@ struct Verified {
 /// Verification is a pure function of the token text and the fixed key, so tokens that passed
 /// are remembered by their exact text (bounded, a few minutes): a client sending the same token
 /// on every request pays for the signature, the base64 and the JSON once. Time claims are still
-/// checked on every call, and failures are never remembered. Revocation (denylist, token
-/// version) is not the signer's business and stays a per-call check in the auth service.
+/// checked on every call, and failures are never remembered. Revocation (logged-out tokens,
+/// token version) is not the signer's business and stays a per-call check in the auth service.
 pub struct TokenSigner {
     algorithm: Algorithm,
     encoding: EncodingKey,

@@ -18,6 +18,19 @@ pub struct User {
     pub profile: Profile,
     /// Bumped on password change and logout-all; tokens carrying an older version are refused.
     pub token_version: u32,
+    /// Tokens logged out one by one, each kept until it could no longer verify anyway. In the
+    /// record itself so a logout is as durable as the account: no cache holds the only copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_tokens: Vec<RevokedToken>,
+}
+
+/// A logged-out access token that has not expired yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedToken {
+    /// The token's id (`jti`).
+    pub id: uuid::Uuid,
+    /// When it stops verifying by itself (expiry plus leeway): it can be forgotten from then.
+    pub until: Timestamp,
 }
 
 /// A user's public profile.

@@ -46,7 +46,7 @@ pub struct Stores {
     pub notifications: Arc<dyn RecordStore<crate::Notification>>,
     /// File bytes: datasets, artifacts, checkpoints.
     pub blobs: Arc<dyn BlobStore>,
-    /// Bytes with a time to live: the read-through cache, the token denylist, rate-limit counters.
+    /// Bytes with a time to live: the read-through cache and the login rate-limit counters.
     pub cache: Arc<dyn Cache>,
     /// Training jobs waiting for and held by workers.
     pub queue: Arc<dyn JobQueue>,

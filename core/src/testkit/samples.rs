@@ -35,6 +35,7 @@ pub fn sample_user(email: &str) -> User {
             .to_owned(),
         profile: Profile { display_name: username, created_at: now() },
         token_version: 0,
+        revoked_tokens: Vec::new(),
     }
 }
 

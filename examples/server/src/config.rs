@@ -61,8 +61,8 @@ pub struct Args {
     /// Where records live.
     #[arg(long, env = "MODELYARD_STORE", default_value = "sled://./modelyard-data", global = true)]
     pub store: String,
-    /// A Redis URL (`redis://host:6379/0`) for the cache (token denylist and rate-limit counters
-    /// included) and live events shared by every process; without it (or with `memory`) they
+    /// A Redis URL (`redis://host:6379/0`) for the cache (login rate-limit counters included)
+    /// and live events shared by every process; without it (or with `memory`) they
     /// stay in this process. The job queue stays in the record store, which is durable.
     #[arg(long, env = "MODELYARD_CACHE", global = true)]
     pub cache: Option<String>,

@@ -5,9 +5,11 @@
 //! What the design promises, and these tests hold it to:
 //! - Redis is never the truth. After a `FLUSHALL`, reads come from the record store and a run
 //!   queued before the flush is still queued (the queue lives in MongoDB) and trains.
-//! - While Redis is down, an authenticated request is `503 UNAVAILABLE` (retryable): the logout
-//!   denylist lives only in Redis and is read fail-closed, so a token is never accepted unchecked.
-//!   `/healthz` stays 200. A run in training carries on (leases and epochs are in MongoDB).
+//!   A logout is in the user's record, so a token logged out before a flush stays refused.
+//! - While Redis is down, authenticated requests are still served: every token check reads its
+//!   user (revocation included) from the record store. A login is `503 UNAVAILABLE` (retryable):
+//!   its attempt counters live only in Redis and are read fail-closed. `/healthz` stays 200.
+//!   A run in training carries on (leases and epochs are in MongoDB).
 //!   Live event streams (SSE) end when their Redis connection drops; a client reconnects, reading
 //!   the stored history first, so nothing is lost. When Redis is back, the same process serves
 //!   and streams again without a restart.
@@ -23,6 +25,20 @@ use std::time::{Duration, Instant};
 use cluster::{Ferret, Launch, Redis, Server, epochs, eventually, read_sse};
 use reqwest::StatusCode;
 use serde_json::Value;
+
+/// A second token of an account made by `register(name)`.
+async fn login(api: &Server, name: &str) -> String {
+    let response = api
+        .post(
+            "/api/auth/login",
+            None,
+            serde_json::json!({ "email": format!("{name}@example.com"), "password": cluster::api::PASSWORD }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
 
 /// The status and the error code of a response.
 async fn status_and_code(response: reqwest::Response) -> (StatusCode, String) {
@@ -54,12 +70,18 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
     }
     // Queued while no worker runs anywhere.
     let queued = api.start_run(&token, &model, 3, 64).await;
+    let logged_out = login(&api, "ada").await;
+    assert_eq!(api.get("/api/auth/me", &logged_out).await.status(), StatusCode::OK);
+    let response = api.post("/api/auth/logout", Some(&logged_out), serde_json::json!({})).await;
+    assert!(response.status().is_success(), "logout: {}", response.status());
 
-    // FLUSHALL: cached records, counters and denylist are gone; nothing authoritative was there.
+    // FLUSHALL: cached records and counters are gone; nothing authoritative was there.
     assert!(redis.command("FLUSHALL").await.unwrap().starts_with("+OK"));
     for path in ["/api/auth/me".to_owned(), format!("/api/model/{model}"), "/api/data".into()] {
         assert_eq!(api.get(&path, &token).await.status(), StatusCode::OK, "{path} after FLUSHALL");
     }
+    let (status, _) = status_and_code(api.get("/api/auth/me", &logged_out).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a logout outlives a flushed Redis");
     // The queued run survived the flush: a worker started now trains it.
     let worker = Server::start(launch("worker-b", "worker")).await;
     let done = api.finished_run(&token, &queued, Duration::from_secs(120)).await;
@@ -77,9 +99,21 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
     redis.kill();
     let (_, ended) = read_sse(notifications, Duration::from_secs(15), |_, _| false).await;
     assert!(ended, "the live stream ends cleanly when Redis goes away");
-    // The denylist cannot be read: authenticated requests fail closed, retryably.
+    // Token checks read the record store: signed-in requests are served, and a logout is kept.
     let started = Instant::now();
-    let (status, code) = status_and_code(api.get("/api/auth/me", &token).await).await;
+    assert_eq!(api.get("/api/auth/me", &token).await.status(), StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_secs(10), "answered in {:?}", started.elapsed());
+    let (status, _) = status_and_code(api.get("/api/auth/me", &logged_out).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "still logged out while Redis is down");
+    // Login attempt counters cannot be read: a login fails closed, retryably.
+    let response = api
+        .post(
+            "/api/auth/login",
+            None,
+            serde_json::json!({ "email": "ada@example.com", "password": cluster::api::PASSWORD }),
+        )
+        .await;
+    let (status, code) = status_and_code(response).await;
     assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"));
     assert!(started.elapsed() < Duration::from_secs(10), "answered in {:?}", started.elapsed());
     let health = api.client.get(format!("{}/healthz", api.base)).send().await.unwrap();

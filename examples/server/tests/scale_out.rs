@@ -1,5 +1,5 @@
 //! Scale-out with real processes (DESIGN §7): `modelyard-server` processes sharing one FerretDB
-//! (records, job queue, GridFS) and one Redis (cache, events, denylist), each test with services
+//! (records, job queue, GridFS) and one Redis (cache, events, login counters), each test with services
 //! of its own. An API process queues runs that a separate worker process trains, and the API
 //! process streams the worker's live epochs; a worker killed mid-epoch (SIGKILL) loses its run to
 //! another worker once the lease lapses, and the run completes on attempt 2 with every epoch
