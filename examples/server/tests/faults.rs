@@ -28,13 +28,7 @@ use serde_json::Value;
 
 /// A second token of an account made by `register(name)`.
 async fn login(api: &Server, name: &str) -> String {
-    let response = api
-        .post(
-            "/api/auth/login",
-            None,
-            serde_json::json!({ "email": format!("{name}@example.com"), "password": cluster::api::PASSWORD }),
-        )
-        .await;
+    let response = api.login(name).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     body["token"].as_str().unwrap().to_owned()
@@ -106,14 +100,7 @@ async fn redis_flushed_or_restarted_loses_nothing_and_the_process_recovers() {
     let (status, _) = status_and_code(api.get("/api/auth/me", &logged_out).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "still logged out while Redis is down");
     // Login attempt counters cannot be read: a login fails closed, retryably.
-    let response = api
-        .post(
-            "/api/auth/login",
-            None,
-            serde_json::json!({ "email": "ada@example.com", "password": cluster::api::PASSWORD }),
-        )
-        .await;
-    let (status, code) = status_and_code(response).await;
+    let (status, code) = status_and_code(api.login("ada").await).await;
     assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"));
     assert!(started.elapsed() < Duration::from_secs(10), "answered in {:?}", started.elapsed());
     let health = api.client.get(format!("{}/healthz", api.base)).send().await.unwrap();

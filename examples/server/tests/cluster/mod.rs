@@ -561,7 +561,7 @@ pub fn epochs(run: &Value) -> Vec<u64> {
 }
 
 #[path = "../support/api.rs"]
-pub mod api;
+mod api;
 #[path = "../support/sse.rs"]
 mod sse;
 pub use api::Api;

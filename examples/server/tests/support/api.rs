@@ -38,6 +38,12 @@ impl Api {
         self.request(Method::POST, path, token).json(&body).send().await.unwrap()
     }
 
+    /// Logs in as an account made by [`Api::register`]`(name)`: the raw answer.
+    pub async fn login(&self, name: &str) -> Response {
+        let body = json!({ "email": format!("{name}@example.com"), "password": PASSWORD });
+        self.post("/api/auth/login", None, body).await
+    }
+
     /// Registers `name` (`<name>@example.com`, [`PASSWORD`]) and returns its token.
     pub async fn register(&self, name: &str) -> String {
         self.register_with_id(name).await.0
