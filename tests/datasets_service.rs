@@ -290,7 +290,6 @@ async fn user_b_cannot_reach_user_a_dataset() {
     assert!(f.service.get(ada, dataset.id).await.is_ok());
 }
 
-/// An upload whose body is sent by the test, chunk by chunk.
 /// Uploads, downloads and table reads wait for chunks that the sled blob store writes or reads
 /// on Tokio's blocking pool, so they must not sit on that pool themselves
 /// (`core/src/threads.rs`): with a pool of one thread, two of each still finish. On the pool,
@@ -339,6 +338,7 @@ fn uploads_downloads_and_table_reads_finish_with_one_blocking_thread() {
     });
 }
 
+/// An upload whose body is sent by the test, chunk by chunk.
 fn open_body() -> (tokio::sync::mpsc::Sender<modelyard::Result<Bytes>>, ByteStream) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     (tx, stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())

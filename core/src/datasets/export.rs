@@ -33,7 +33,6 @@ const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
 pub(crate) fn export_stream(data: ByteStream, delimiter: u8, limits: CsvLimits) -> ByteStream {
     let text = stored_text(data);
     let (to_stream, mut chunks) = mpsc::channel::<Result<Bytes>>(4);
-    let failed = to_stream.clone();
     // On a thread of its own: it waits for the chunks the blob store reads (`threads`).
     let started = crate::threads::spawn("modelyard-export", move || {
         let written =
@@ -42,11 +41,10 @@ pub(crate) fn export_stream(data: ByteStream, delimiter: u8, limits: CsvLimits) 
             let _ = to_stream.blocking_send(Err(err));
         }
     });
-    if let Err(err) = started {
-        let _ = failed.try_send(Err(err));
+    match started {
+        Ok(()) => futures::stream::poll_fn(move |cx| chunks.poll_recv(cx)).boxed(),
+        Err(err) => futures::stream::once(async move { Err(err) }).boxed(),
     }
-    drop(failed);
-    futures::stream::poll_fn(move |cx| chunks.poll_recv(cx)).boxed()
 }
 
 /// Re-writes a CSV `text` with the same delimiter, every cell (header included) neutralised,
